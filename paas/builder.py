@@ -1,0 +1,181 @@
+"""The builder: a pushed source tree in, an image and its process types out.
+
+Output goes to a callback line by line, in Heroku's shape: ``-----> Step``
+banners and detail lines indented by seven spaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+
+from paas.buildpacks import (
+    Buildpack,
+    detect_buildpack,
+    find_buildpack,
+    render_dockerfile,
+)
+from paas.errors import BackendUnavailable, BuildFailed, InvalidInput
+from paas.procfile import parse_procfile
+
+logger = logging.getLogger(__name__)
+
+Output = Callable[[str], None]
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
+
+
+@dataclass
+class BuildResult:
+    """What a successful build produced."""
+
+    image: str
+    buildpack: str
+    process_types: dict[str, str]
+    reused_layers: int
+
+
+def extract_source(archive: Path, destination: Path) -> None:
+    """Unpack a ``git archive`` tarball, refusing paths that leave it.
+
+    Raises:
+        BuildFailed: the archive is not a tar or holds an unsafe path.
+    """
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(destination, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise BuildFailed(f"Could not unpack the pushed source: {exc}.") from exc
+
+
+class Builder:
+    """Turns source trees into images on a Docker engine."""
+
+    def __init__(self, client: docker.DockerClient, platform_id: str, stack: str):
+        self.client = client
+        self.platform_id = platform_id
+        self.stack = stack
+
+    def build(
+        self,
+        app: str,
+        build_id: str,
+        source: Path,
+        out: Output,
+        pinned_buildpack: str | None = None,
+    ) -> BuildResult:
+        """Build the image of one pushed commit.
+
+        Raises:
+            BuildFailed: no buildpack applies, the Procfile is bad, or the
+                Dockerfile build failed.
+        """
+        buildpack = self._choose_buildpack(source, out, pinned_buildpack)
+        process_types = discover_process_types(source, buildpack, out)
+        image = f"paas/{app}:{build_id}"
+        self._prepare_context(source, buildpack, app)
+        out(f"-----> Building image {image} on the {self.stack} stack")
+        reused = self._docker_build(source, image, app, build_id, out)
+        if reused:
+            out(f"       Reused {reused} cached layer(s)")
+        return BuildResult(image, buildpack.name, process_types, reused)
+
+    def _choose_buildpack(
+        self, source: Path, out: Output, pinned: str | None
+    ) -> Buildpack:
+        if pinned:
+            out(f"-----> Using buildpack: {pinned}")
+            buildpack = find_buildpack(pinned)
+        else:
+            out("-----> Determining which buildpack to use for this app")
+            buildpack, marker = detect_buildpack(source)
+            out(f"       Found {marker}")
+        out(f"-----> {buildpack.display_name} app detected")
+        return buildpack
+
+    def _prepare_context(self, source: Path, buildpack: Buildpack, app: str) -> None:
+        meta = source / ".paas"
+        if meta.exists():
+            shutil.rmtree(meta)
+        meta.mkdir()
+        shutil.copyfile(CA_BUNDLE, meta / "ca-bundle.crt")
+        dockerfile = render_dockerfile(buildpack, source, app=app, stack=self.stack)
+        (meta / "Dockerfile").write_text(dockerfile)
+        ignore = source / ".dockerignore"
+        existing = ignore.read_text() if ignore.exists() else ""
+        ignore.write_text(existing + "\n.git\n.paas/Dockerfile\n.dockerignore\n")
+
+    def _docker_build(
+        self, source: Path, image: str, app: str, build_id: str, out: Output
+    ) -> int:
+        labels = {
+            "paas.platform": self.platform_id,
+            "paas.app": app,
+            "paas.build": build_id,
+        }
+        try:
+            stream = self.client.api.build(
+                path=str(source),
+                dockerfile=".paas/Dockerfile",
+                tag=image,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+            return _relay_build_stream(stream, out)
+        except docker.errors.APIError as exc:
+            raise BuildFailed(f"The Docker build failed: {exc}.") from exc
+        except docker.errors.DockerException as exc:
+            raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+
+
+def _relay_build_stream(stream: Any, out: Output) -> int:
+    reused = 0
+    for chunk in stream:
+        if "error" in chunk:
+            raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
+        for line in str(chunk.get("stream", "")).splitlines():
+            line = line.rstrip()
+            if not line or line.startswith(" ---> ") and "Running in" in line:
+                continue
+            if "Using cache" in line:
+                reused += 1
+            step = STEP.match(line)
+            out(f"       {step.group(1) if step else line.strip()}")
+    return reused
+
+
+def discover_process_types(
+    source: Path, buildpack: Buildpack, out: Output
+) -> dict[str, str]:
+    """Read the Procfile (or the buildpack's defaults) and report it.
+
+    Raises:
+        BuildFailed: the Procfile has a line that is not a declaration.
+    """
+    out("-----> Discovering process types")
+    procfile = source / "Procfile"
+    declared: dict[str, str] = {}
+    if procfile.is_file():
+        try:
+            declared = parse_procfile(procfile.read_text(errors="replace"))
+        except InvalidInput as exc:
+            raise BuildFailed(exc.message) from exc
+    elif any(path.name.lower() == "procfile" for path in source.iterdir()):
+        out("       Mis-cased procfile detected; ignoring.")
+        out("       Rename it to Procfile to have it honored.")
+    out(f"       Procfile declares types -> {', '.join(sorted(declared)) or '(none)'}")
+    defaults = buildpack.default_process_types
+    if defaults:
+        out(f"       Default types for buildpack -> {', '.join(sorted(defaults))}")
+    return defaults | declared

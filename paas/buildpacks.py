@@ -1,0 +1,121 @@
+"""Buildpacks: detect rules and defaults (YAML) plus a Dockerfile template.
+
+Each buildpack is a folder ``buildpacks/<name>/buildpack.yaml``. Detection
+tries them in their ``order`` and the first match wins.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from paas.errors import BuildFailed, InvalidInput
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILDPACKS_DIR = ROOT / "buildpacks"
+TEMPLATES_DIR = ROOT / "templates"
+
+
+@dataclass
+class Buildpack:
+    """Detect rules and a Dockerfile template that turn source into an image."""
+
+    name: str
+    display_name: str
+    order: int
+    template: str
+    any_of: list[str]
+    default_process_types: dict[str, str] = field(default_factory=dict)
+    build_env: dict[str, str] = field(default_factory=dict)
+
+    def detect(self, source: Path) -> str | None:
+        """Return the marker file that makes this buildpack apply, if any."""
+        for marker in self.any_of:
+            if (source / marker).is_file():
+                return marker
+        return None
+
+
+def load_buildpacks(directory: Path = BUILDPACKS_DIR) -> list[Buildpack]:
+    """Read every buildpack definition, in detection order."""
+    buildpacks = [_load(path) for path in sorted(directory.glob("*/buildpack.yaml"))]
+    return sorted(buildpacks, key=lambda buildpack: (buildpack.order, buildpack.name))
+
+
+def _load(path: Path) -> Buildpack:
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return Buildpack(
+        name=data["name"],
+        display_name=data["display_name"],
+        order=int(data.get("order", 100)),
+        template=data["template"],
+        any_of=list(data.get("detect", {}).get("any_of", [])),
+        default_process_types=dict(data.get("default_process_types") or {}),
+        build_env={k: str(v) for k, v in (data.get("build_env") or {}).items()},
+    )
+
+
+def find_buildpack(name: str) -> Buildpack:
+    """Return the buildpack of a name.
+
+    Raises:
+        InvalidInput: no buildpack has that name.
+    """
+    buildpacks = load_buildpacks()
+    for buildpack in buildpacks:
+        if buildpack.name == name:
+            return buildpack
+    known = ", ".join(buildpack.name for buildpack in buildpacks)
+    raise InvalidInput(f"No buildpack named {name!r}. Known buildpacks: {known}.")
+
+
+def detect_buildpack(source: Path) -> tuple[Buildpack, str]:
+    """Return the first buildpack that applies to a source tree, and why.
+
+    Raises:
+        BuildFailed: no buildpack applies.
+    """
+    buildpacks = load_buildpacks()
+    for buildpack in buildpacks:
+        marker = buildpack.detect(source)
+        if marker is not None:
+            return buildpack, marker
+    markers = sorted({marker for bp in buildpacks for marker in bp.any_of})
+    raise BuildFailed(
+        "No default language could be detected for this app. "
+        f"Add one of these files at the root of the repo: {', '.join(markers)}."
+    )
+
+
+def render_dockerfile(
+    buildpack: Buildpack, source: Path, *, app: str, stack: str
+) -> str:
+    """Render a buildpack's Dockerfile for a source tree."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    template = environment.get_template(f"buildpacks/{buildpack.template}")
+    env_prefix = " ".join(
+        f"{key}={shlex.quote(value)}" for key, value in buildpack.build_env.items()
+    )
+    return template.render(
+        app=app,
+        stack=stack,
+        buildpack=buildpack,
+        env_prefix=env_prefix,
+        install=python_install_mode(source),
+    )
+
+
+def python_install_mode(source: Path) -> str:
+    """Return how a Python app's dependencies are installed."""
+    if (source / "requirements.txt").is_file():
+        return "requirements"
+    return "project"

@@ -1,0 +1,183 @@
+"""CLI commands for config vars, releases and rollback."""
+
+from __future__ import annotations
+
+import click
+
+from paas.cli.client import Client, CliError, resolve_app
+from paas.cli.main import APP_OPTION, JSON_OPTION, cli
+from paas.cli.output import print_json, shell_quote, table, when
+
+
+@cli.command("config")
+@click.option("-s", "--shell", is_flag=True, help="Print KEY=value lines.")
+@APP_OPTION
+@JSON_OPTION
+def config(shell: bool, app: str | None, as_json: bool) -> None:
+    """Show an app's config vars."""
+    name = resolve_app(app)
+    config_vars = Client().request("GET", f"/v1/apps/{name}/config-vars")
+    if as_json:
+        print_json(config_vars)
+    elif shell:
+        for key, value in sorted(config_vars.items()):
+            click.echo(f"{key}={shell_quote(value)}")
+    else:
+        click.echo(f"=== {name} Config Vars")
+        click.echo("")
+        rows = [[f"{key}:", value] for key, value in sorted(config_vars.items())]
+        click.echo(table(rows))
+
+
+def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str | None]:
+    """Parse KEY=value arguments; the value is everything after the first '='.
+
+    Raises:
+        CliError: an argument has no '='.
+    """
+    changes: dict[str, str | None] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise CliError(f"{pair!r} is invalid. Must be in the format FOO=bar.")
+        changes[key] = value
+    return changes
+
+
+@cli.command("config:set")
+@click.argument("pairs", nargs=-1, required=True)
+@APP_OPTION
+def config_set(pairs: tuple[str, ...], app: str | None) -> None:
+    """Set config vars (KEY=value ...); releases and restarts the app."""
+    name = resolve_app(app)
+    changes = parse_assignments(pairs)
+    click.echo(
+        f"Setting {', '.join(changes)} and restarting {name}... ", nl=False, err=True
+    )
+    result = Client().request("PATCH", f"/v1/apps/{name}/config-vars", json=changes)
+    click.echo(f"done, v{result['release']}", err=True)
+    for key, value in changes.items():
+        click.echo(f"{key}: {value}")
+
+
+@cli.command("config:get")
+@click.argument("key")
+@APP_OPTION
+def config_get(key: str, app: str | None) -> None:
+    """Print one config var's value."""
+    name = resolve_app(app)
+    config_vars = Client().request("GET", f"/v1/apps/{name}/config-vars")
+    click.echo(config_vars.get(key, ""))
+
+
+@cli.command("config:unset")
+@click.argument("keys", nargs=-1, required=True)
+@APP_OPTION
+def config_unset(keys: tuple[str, ...], app: str | None) -> None:
+    """Unset config vars; releases and restarts the app."""
+    name = resolve_app(app)
+    changes = dict.fromkeys(keys)
+    click.echo(
+        f"Unsetting {', '.join(keys)} and restarting {name}... ", nl=False, err=True
+    )
+    result = Client().request("PATCH", f"/v1/apps/{name}/config-vars", json=changes)
+    click.echo(f"done, v{result['release']}", err=True)
+
+
+STATUS_NOTE = {"failed": "release command failed", "pending": "release pending"}
+
+
+@cli.command("releases")
+@click.option("-n", "--num", "limit", type=int, default=15, help="How many.")
+@APP_OPTION
+@JSON_OPTION
+def releases(limit: int, app: str | None, as_json: bool) -> None:
+    """List an app's releases, newest first."""
+    name = resolve_app(app)
+    found = Client().request(
+        "GET", f"/v1/apps/{name}/releases", params={"limit": limit}
+    )
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        click.echo(f"{name} has no releases.")
+        return
+    current = next((r["version"] for r in found if r["current"]), None)
+    click.echo(
+        f"=== {name} Releases - Current: v{current}"
+        if current
+        else f"=== {name} Releases"
+    )
+    click.echo("")
+    rows = [
+        [
+            f"v{r['version']}",
+            " ".join(filter(None, [r["description"], STATUS_NOTE.get(r["status"])])),
+            r["created_by"],
+            when(r["created_at"]),
+        ]
+        for r in found
+    ]
+    click.echo(table(rows))
+
+
+def parse_version(text: str) -> int:
+    """Parse ``v12`` or ``12``.
+
+    Raises:
+        CliError: not a release number.
+    """
+    digits = text.removeprefix("v")
+    if not digits.isdigit():
+        raise CliError(f"{text!r} is not a release. Use a version such as v3.")
+    return int(digits)
+
+
+@cli.command("releases:info")
+@click.argument("version")
+@APP_OPTION
+@JSON_OPTION
+def releases_info(version: str, app: str | None, as_json: bool) -> None:
+    """Show one release: image, commit, config keys and status."""
+    name = resolve_app(app)
+    number = parse_version(version)
+    release = Client().request("GET", f"/v1/apps/{name}/releases/{number}")
+    if as_json:
+        print_json(release)
+        return
+    click.echo(f"=== Release v{number}")
+    rows = [
+        ["By:", release["created_by"]],
+        ["Change:", release["description"]],
+        ["Commit:", release["commit"] or "-"],
+        ["Config:", ", ".join(release["config_keys"]) or "-"],
+        ["Image:", release["image"] or "-"],
+        ["Status:", release["status"]],
+        ["When:", when(release["created_at"])],
+    ]
+    click.echo(table(rows))
+
+
+@cli.command("rollback")
+@click.argument("version", required=False)
+@APP_OPTION
+def rollback(version: str | None, app: str | None) -> None:
+    """Release an earlier release's code and config again."""
+    name = resolve_app(app)
+    client = Client()
+    before = client.request("GET", f"/v1/apps/{name}/releases", params={"limit": 1})
+    target = parse_version(version) if version else None
+    label = f"v{target}" if target else "the previous release"
+    click.echo(f"Rolling back {name} to {label}... ", nl=False, err=True)
+    release = client.request(
+        "POST", f"/v1/apps/{name}/releases", json={"rollback": target}
+    )
+    click.echo(f"done, v{release['version']}", err=True)
+    click.echo(
+        "Rollback affects code and config vars; it doesn't add or remove add-ons."
+    )
+    if before:
+        click.echo(f"To undo, run: paas rollback v{before[0]['version']}")
+    if release["status"] != "succeeded":
+        raise CliError(f"Release v{release['version']} did not come up.")

@@ -1,0 +1,126 @@
+"""Deploying a push: build the commit, make a release, roll it out."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from paas.builder import Builder, BuildResult, extract_source
+from paas.errors import BuildFailed, DeployFailed, PaasError
+from paas.platform import Platform
+from paas.rollout import roll_out
+from paas.store import Build, Release
+
+logger = logging.getLogger(__name__)
+
+Output = Callable[[str], None]
+
+
+def new_build_id() -> str:
+    """Return a fresh build id (also the image tag)."""
+    return secrets.token_hex(6)
+
+
+def deploy_push(
+    platform: Platform,
+    builder: Builder,
+    app: str,
+    archive: Path,
+    commit: str,
+    out: Output,
+) -> Release:
+    """Build a pushed commit and release it.
+
+    Raises:
+        BuildFailed: the commit could not be built; nothing changed.
+        DeployFailed: the release did not come up; the old one still serves.
+    """
+    with platform.changing(app, "the deploy"):
+        build = _start_build(platform, app, commit)
+        captured = _capturing(out, build)
+        result = _run_build(platform, builder, build, archive, captured)
+        return _release_build(platform, build, result, captured)
+
+
+def _start_build(platform: Platform, app: str, commit: str) -> Build:
+    build = Build(
+        id=new_build_id(),
+        app=app,
+        status="building",
+        commit=commit,
+        buildpack=None,
+        image=None,
+        started_at=time.time(),
+        finished_at=None,
+    )
+    platform.store.create_build(build)
+    platform.event(app, f"Build {build.id} started for {commit[:7]}")
+    return build
+
+
+def _capturing(out: Output, build: Build) -> Output:
+    def emit(line: str) -> None:
+        build.output += line + "\n"
+        out(line)
+
+    return emit
+
+
+def _run_build(
+    platform: Platform, builder: Builder, build: Build, archive: Path, out: Output
+) -> BuildResult:
+    app = platform.store.get_app(build.app)
+    try:
+        with tempfile.TemporaryDirectory(prefix="paas-build-") as tmp:
+            source = Path(tmp)
+            extract_source(archive, source)
+            result = builder.build(app.name, build.id, source, out, app.buildpack)
+    except PaasError as exc:
+        _finish_build(platform, build, "failed")
+        platform.event(app.name, f"Build {build.id} failed")
+        raise BuildFailed(exc.message) from exc
+    build.buildpack = result.buildpack
+    build.image = result.image
+    _finish_build(platform, build, "succeeded")
+    if app.buildpack is None:
+        platform.store.set_buildpack(app.name, result.buildpack)
+    return result
+
+
+def _finish_build(platform: Platform, build: Build, status: str) -> None:
+    build.status = status
+    build.finished_at = time.time()
+    platform.store.finish_build(build)
+
+
+def _release_build(
+    platform: Platform, build: Build, result: BuildResult, out: Output
+) -> Release:
+    app = platform.store.get_app(build.app)
+    if "web" not in result.process_types:
+        out(" !     No web process type declared: this app will get no HTTP traffic.")
+        out(" !     Add a 'web: <command>' line to the Procfile to serve requests.")
+    out("-----> Launching...")
+    release = platform.store.create_release(
+        app.name,
+        description=f"Deploy {(build.commit or '')[:7]}",
+        image=result.image,
+        commit=build.commit,
+        build_id=build.id,
+        config_vars=app.config_vars,
+        process_types=result.process_types,
+        created_by="git push",
+    )
+    try:
+        roll_out(platform, release, out)
+    except DeployFailed as exc:
+        out(f" !     {exc.message}")
+        raise
+    platform.event(app.name, f"Release v{release.version} created by git push")
+    out(f"       Released v{release.version}")
+    out(f"       {platform.settings.app_url(app.name)} deployed to paas")
+    return release

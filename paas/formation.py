@@ -1,0 +1,179 @@
+"""Formation changes, restarts and one-off dynos; the dyno list for ps."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from paas.errors import Conflict, InvalidInput, NotFound
+from paas.platform import Platform
+from paas.reconciler import Reconciler
+from paas.rollout import start_dyno, stop_dynos
+from paas.scheduler.base import DYNO_SIZES, Dyno
+from paas.store import FormationEntry
+
+SCALE_ARG = re.compile(r"^([\w-]+)([=+-])(\d+)(?::([\w-]+))?$")
+
+
+@dataclass
+class ScaleChange:
+    """One ``type=N``, ``type+N`` or ``type-N`` change, with an optional size."""
+
+    process_type: str
+    op: str
+    amount: int
+    size: str | None
+
+
+def parse_scale_arg(text: str) -> ScaleChange:
+    """Parse one ``ps:scale`` argument.
+
+    Raises:
+        InvalidInput: the argument is not TYPE=N, TYPE+N or TYPE-N[:SIZE].
+    """
+    match = SCALE_ARG.match(text)
+    if match is None:
+        raise InvalidInput(
+            f"Scale argument {text!r} is invalid: use TYPE=N, TYPE+N or "
+            "TYPE-N, optionally followed by :SIZE (web=2, worker+1:standard-2x)."
+        )
+    kind, op, amount, size = match.groups()
+    return ScaleChange(kind, op, int(amount), size)
+
+
+def scale(
+    platform: Platform, reconciler: Reconciler, app: str, changes: list[ScaleChange]
+) -> dict[str, FormationEntry]:
+    """Change quantities and sizes; the reconciler starts and stops dynos.
+
+    Raises:
+        InvalidInput: an unknown process type or size.
+    """
+    with platform.changing(app, "the scale"):
+        release = platform.store.current_release(app)
+        known = sorted(
+            k for k in (release.process_types if release else {}) if k != "release"
+        )
+        formation = platform.store.get_formation(app)
+        entries = [_apply(change, formation, known) for change in changes]
+        platform.store.set_formation(app, entries)
+        summary = ", ".join(f"{e.process_type}={e.quantity}:{e.size}" for e in entries)
+        platform.event(app, f"Scaled to {summary}")
+        _stop_extra(platform, app, entries)
+    reconciler.reconcile_all()
+    return platform.store.get_formation(app)
+
+
+def _apply(
+    change: ScaleChange, formation: dict[str, FormationEntry], known: list[str]
+) -> FormationEntry:
+    if change.process_type not in known:
+        names = ", ".join(known) or "none (push a Procfile first)"
+        raise InvalidInput(
+            f"No {change.process_type!r} process type. Known types: {names}."
+        )
+    if change.size is not None and change.size not in DYNO_SIZES:
+        raise InvalidInput(
+            f"Dyno size {change.size!r} is unknown. Sizes: {', '.join(DYNO_SIZES)}."
+        )
+    entry = formation.get(change.process_type)
+    current = entry.quantity if entry else 0
+    quantity = {
+        "=": change.amount,
+        "+": current + change.amount,
+        "-": current - change.amount,
+    }[change.op]
+    size = change.size or (entry.size if entry else "standard-1x")
+    return FormationEntry(change.process_type, max(0, min(quantity, 100)), size)
+
+
+def _stop_extra(platform: Platform, app: str, entries: list[FormationEntry]) -> None:
+    # Highest numbers go first; size changes restart every dyno of the type.
+    dynos = [d for d in platform.backend.list_dynos(app) if not d.one_off]
+    doomed: list[Dyno] = []
+    for entry in entries:
+        for dyno in dynos:
+            if dyno.process_type != entry.process_type:
+                continue
+            if dyno.number > entry.quantity or dyno.size != entry.size:
+                doomed.append(dyno)
+    stop_dynos(platform, sorted(doomed, key=lambda d: -d.number))
+
+
+def restart(
+    platform: Platform,
+    reconciler: Reconciler,
+    app: str,
+    process_type: str | None = None,
+    dyno_name: str | None = None,
+) -> list[str]:
+    """Restart all dynos, one type, or one dyno; return the names restarted.
+
+    Raises:
+        NotFound: no dyno matched.
+    """
+    with platform.changing(app, "the restart"):
+        dynos = [d for d in platform.backend.list_dynos(app) if not d.one_off]
+        chosen = [
+            d
+            for d in dynos
+            if (process_type is None or d.process_type == process_type)
+            and (dyno_name is None or d.name == dyno_name)
+        ]
+        if not chosen and (process_type or dyno_name):
+            raise NotFound(
+                f"No dyno {dyno_name or process_type!r} on {app!r}. Run 'paas ps'."
+            )
+        for dyno in chosen:
+            platform.event(app, f"Restarting {dyno.name}", "api")
+            reconciler.crashes.pop((app, dyno.name), None)
+        stop_dynos(platform, chosen)
+    reconciler.reconcile_all()
+    return sorted(d.name for d in chosen)
+
+
+def run_one_off(
+    platform: Platform, app: str, command: str, size: str | None, detach: bool
+) -> Dyno:
+    """Start a ``run.NNNN`` dyno of the current release.
+
+    Raises:
+        Conflict: the app has no release with an image yet.
+    """
+    release = platform.store.current_release(app)
+    if release is None or release.image is None:
+        raise Conflict(f"App {app!r} has no release yet. Push code first.")
+    name = f"run.{random.randint(1000, 9999)}"
+    dyno = start_dyno(
+        platform, release, "run", name, size or "standard-1x", command=command
+    )
+    platform.event(app, f"Starting process with command `{command}` by paas run", name)
+    return dyno
+
+
+def dyno_view(platform: Platform, reconciler: Reconciler, dyno: Dyno) -> dict[str, Any]:
+    """Describe a dyno as ``paas ps`` shows it."""
+    record = reconciler.crashes.get((dyno.app, dyno.name))
+    if not dyno.running:
+        state = "crashed" if not dyno.one_off else "down"
+    elif dyno.process_type == "web" and not dyno.one_off:
+        state = "up" if dyno.id in platform.routable else "starting"
+    else:
+        state = "up"
+    return {
+        "name": dyno.name,
+        "type": dyno.process_type,
+        "state": state,
+        "command": dyno.command,
+        "size": dyno.size,
+        "release": dyno.release,
+        "updated_at": dyno.started_at if dyno.running else dyno.finished_at,
+        "restarts": record.restarts if record else 0,
+        "exit_code": dyno.exit_code
+        if not dyno.running
+        else (record.last_exit if record else None),
+        "oom_killed": dyno.oom_killed,
+        "one_off": dyno.one_off,
+    }

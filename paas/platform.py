@@ -1,0 +1,198 @@
+"""The control plane's core: the parts wired together, and app lifecycle.
+
+``Platform`` owns the store, the scheduler backend, the builder and the log
+store, plus what only lives in memory: which web dynos passed their health
+check (and so are routable) and one lock per app, so that pushes, config
+changes and scaling of one app never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from paas.errors import Conflict, InvalidInput
+from paas.logs import LogStore
+from paas.router.table import AppRoute, Backend, RouteTable, write_route_table
+from paas.scheduler.base import Dyno, SchedulerBackend
+from paas.settings import Settings
+from paas.store import App, Release, Store
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+
+
+def validate_app_name(name: str) -> None:
+    """Check an app name against Heroku's rule.
+
+    Raises:
+        InvalidInput: the name breaks the rule.
+    """
+    if not APP_NAME.match(name):
+        raise InvalidInput(
+            f"App name {name!r} is invalid: use 3 to 30 lowercase letters, "
+            "digits and dashes, starting with a letter and ending with a "
+            "letter or digit."
+        )
+
+
+def load_platform_id(settings: Settings) -> str:
+    """Return this platform's id, creating it on first start."""
+    path = settings.home / "platform-id"
+    if path.exists():
+        return path.read_text().strip()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    platform_id = secrets.token_hex(4)
+    path.write_text(platform_id + "\n")
+    return platform_id
+
+
+class Platform:
+    """Everything the control plane does, behind the API."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        backend: SchedulerBackend,
+        logs: LogStore,
+        platform_id: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.backend = backend
+        self.logs = logs
+        self.platform_id = platform_id
+        self.routable: set[str] = set()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._routes_guard = threading.Lock()
+        self._followers: dict[str, threading.Thread] = {}
+
+    # dyno output
+
+    def attach_logs(self, dyno: Dyno, since: float | None = None) -> None:
+        """Copy what a dyno prints into its app's log, in a thread."""
+        with self._locks_guard:
+            thread = self._followers.get(dyno.id)
+            if thread is not None and thread.is_alive():
+                return
+            thread = threading.Thread(
+                target=self._copy_logs,
+                args=(dyno, since),
+                name=f"logs-{dyno.app}-{dyno.name}",
+                daemon=True,
+            )
+            self._followers[dyno.id] = thread
+        thread.start()
+
+    def _copy_logs(self, dyno: Dyno, since: float | None) -> None:
+        try:
+            for line in self.backend.follow_logs(dyno.id, since):
+                self.logs.append(dyno.app, "app", dyno.name, line)
+        except Exception:
+            logger.exception("Lost the output of %s of %s", dyno.name, dyno.app)
+        finally:
+            with self._locks_guard:
+                self._followers.pop(dyno.id, None)
+
+    # locks
+
+    def app_lock(self, app: str) -> threading.Lock:
+        """Return the lock that serialises changes to one app."""
+        with self._locks_guard:
+            return self._locks.setdefault(app, threading.Lock())
+
+    @contextmanager
+    def changing(self, app: str, what: str, wait: float = 600) -> Iterator[None]:
+        """Hold an app's lock while changing it.
+
+        Raises:
+            Conflict: another change of the app did not finish in time.
+        """
+        lock = self.app_lock(app)
+        if not lock.acquire(timeout=wait):
+            raise Conflict(
+                f"App {app!r} is busy with another change; {what} was not done. "
+                "Try again when it finishes."
+            )
+        try:
+            yield
+        finally:
+            lock.release()
+
+    # events
+
+    def event(self, app: str, message: str, process: str = "api") -> None:
+        """Record a platform event in an app's log and the platform log."""
+        logger.info("%s: %s", app, message)
+        self.logs.append(app, "paas", process, message)
+
+    # apps
+
+    def create_app(self, name: str) -> App:
+        """Create an app with its git repo and default domain."""
+        validate_app_name(name)
+        app = self.store.create_app(name)
+        self.store.add_domain(name, f"{name}.{self.settings.domain}")
+        self.event(name, "App created")
+        self.publish_routes()
+        return app
+
+    def destroy_app(self, name: str) -> None:
+        """Remove an app's dynos, images, network, repo, logs and state."""
+        self.store.get_app(name)
+        with self.changing(name, "destroy"):
+            self.store.delete_app(name)
+            self.publish_routes()
+            self.backend.remove_app(name)
+            shutil.rmtree(self.settings.repos_dir / f"{name}.git", ignore_errors=True)
+            self.logs.forget(name)
+        logger.info("Destroyed app %s", name)
+
+    # routes
+
+    def publish_routes(self) -> None:
+        """Write the route table the router processes read."""
+        with self._routes_guard:
+            table = self.build_route_table()
+            write_route_table(self.settings.routes_path, table)
+
+    def build_route_table(self) -> RouteTable:
+        """Compute the route table from the store and the engine."""
+        dynos = self.backend.list_dynos()
+        table = RouteTable()
+        for hostname, app in self.store.list_domains():
+            table.hosts[hostname] = app
+        for app in self.store.list_apps():
+            release = self.store.current_release(app.name)
+            table.apps[app.name] = self._app_route(app, release, dynos)
+        return table
+
+    def _app_route(
+        self, app: App, release: Release | None, dynos: list[Dyno]
+    ) -> AppRoute:
+        error_page = app.config_vars.get("ERROR_PAGE_URL")
+        if release is None or release.image is None:
+            return AppRoute("not_deployed", error_page_url=error_page)
+        web = [d for d in dynos if d.app == app.name and d.process_type == "web"]
+        web = [d for d in web if not d.one_off]
+        ready = [
+            Backend(d.name, d.address, d.port)
+            for d in sorted(web, key=lambda d: d.number)
+            if d.running and d.address and d.id in self.routable
+        ]
+        if ready:
+            return AppRoute("up", ready, error_page)
+        quantity = self.store.get_formation(app.name).get("web")
+        if "web" not in release.process_types or not quantity or not quantity.quantity:
+            return AppRoute("no_web", error_page_url=error_page)
+        if any(d.running for d in web):
+            return AppRoute("starting", error_page_url=error_page)
+        return AppRoute("crashed", error_page_url=error_page)

@@ -1,0 +1,224 @@
+"""The reconciler: make the engine run what the store says should run.
+
+Every few seconds (and at start) it compares each app's formation and
+current release with the dynos the engine reports by label, then starts
+missing dynos, restarts crashed ones with a growing back-off, stops extra or
+stale ones and removes dynos of apps that no longer exist. It skips an app
+while another change holds the app's lock, so it never fights a deploy.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from paas.errors import PaasError
+from paas.platform import Platform
+from paas.rollout import accepts_connections, mark_up, start_dyno
+from paas.scheduler.base import Dyno
+from paas.store import FormationEntry, Release
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_CAP = 300.0
+
+
+@dataclass
+class CrashRecord:
+    """What the reconciler remembers of a dyno that keeps exiting."""
+
+    restarts: int = 0
+    last_exit: int | None = None
+    crashed_at: float = 0.0
+    next_start: float = 0.0
+    container_id: str = ""
+
+
+def backoff(restarts: int) -> float:
+    """Return the wait before restart number ``restarts + 1`` of a dyno."""
+    if restarts == 0:
+        return 0.0
+    return min(BACKOFF_CAP, 5.0 * 2 ** (restarts - 1))
+
+
+class Reconciler:
+    """Keeps every app's dynos matching its formation."""
+
+    def __init__(self, platform: Platform, interval: float = 2.0) -> None:
+        self.platform = platform
+        self.interval = interval
+        self.crashes: dict[tuple[str, str], CrashRecord] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """Run the loop in a daemon thread."""
+        threading.Thread(target=self._loop, name="reconciler", daemon=True).start()
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self._stop.set()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """Run a pass soon, without waiting for the interval."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.reconcile_all()
+            except Exception:
+                logger.exception("Reconcile pass failed")
+            self._wake.wait(self.interval)
+            self._wake.clear()
+
+    def reconcile_all(self) -> None:
+        """Run one pass over every app, then publish the route table."""
+        dynos = self.platform.backend.list_dynos()
+        apps = {app.name for app in self.platform.store.list_apps()}
+        for dyno in dynos:
+            if dyno.app not in apps:
+                self._remove_orphan(dyno)
+        for app in sorted(apps):
+            lock = self.platform.app_lock(app)
+            if not lock.acquire(blocking=False):
+                continue
+            try:
+                self.reconcile_app(app, [d for d in dynos if d.app == app])
+            except PaasError as exc:
+                logger.warning("Could not reconcile %s: %s", app, exc.message)
+            finally:
+                lock.release()
+        self.platform.publish_routes()
+
+    def _remove_orphan(self, dyno: Dyno) -> None:
+        logger.info("Removing orphaned dyno %s of %s", dyno.name, dyno.app)
+        self.platform.backend.stop_dyno(dyno.id, timeout=5)
+
+    def reconcile_app(self, app: str, dynos: list[Dyno]) -> None:
+        """Make one app's dynos match its formation and current release."""
+        release = self.platform.store.current_release(app)
+        formation = self.platform.store.get_formation(app)
+        for dyno in dynos:
+            if dyno.one_off:
+                self._reap_one_off(dyno)
+                continue
+            self._follow(dyno)
+        stale = [
+            d
+            for d in dynos
+            if not d.one_off and not self._wanted(d, release, formation)
+        ]
+        for dyno in stale:
+            self._stop(dyno)
+        if release is None or release.image is None:
+            return
+        current = [d for d in dynos if d not in stale and not d.one_off]
+        for kind, entry in formation.items():
+            if kind not in release.process_types:
+                continue
+            for number in range(1, entry.quantity + 1):
+                name = f"{kind}.{number}"
+                mine = [d for d in current if d.name == name]
+                self._keep_running(release, kind, name, entry.size, mine)
+
+    def _wanted(
+        self,
+        dyno: Dyno,
+        release: Release | None,
+        formation: dict[str, FormationEntry],
+    ) -> bool:
+        if release is None or dyno.release != release.version:
+            return False
+        entry = formation.get(dyno.process_type)
+        return entry is not None and dyno.number <= entry.quantity
+
+    def _follow(self, dyno: Dyno) -> None:
+        if dyno.running:
+            self.platform.attach_logs(dyno, since=time.time())
+            if dyno.process_type == "web" and dyno.id not in self.platform.routable:
+                if dyno.address and accepts_connections(dyno.address, dyno.port):
+                    mark_up(self.platform, dyno)
+
+    def _stop(self, dyno: Dyno) -> None:
+        self.platform.routable.discard(dyno.id)
+        self.platform.publish_routes()
+        self.platform.event(dyno.app, "Stopping all processes with SIGTERM", dyno.name)
+        self.platform.backend.stop_dyno(dyno.id, self.platform.settings.stop_timeout)
+        self.crashes.pop((dyno.app, dyno.name), None)
+
+    def _reap_one_off(self, dyno: Dyno) -> None:
+        if not dyno.running and dyno.labels.get("paas.detached") == "1":
+            self.platform.backend.stop_dyno(dyno.id, timeout=1)
+
+    def _keep_running(
+        self, release: Release, kind: str, name: str, size: str, mine: list[Dyno]
+    ) -> None:
+        running = [d for d in mine if d.running]
+        for extra in running[1:]:
+            self._stop(extra)
+        if running:
+            return
+        exited = mine[0] if mine else None
+        key = (release.app, name)
+        record = self.crashes.get(key)
+        if exited is not None and (record is None or record.container_id != exited.id):
+            record = self._record_crash(exited)
+        if record is not None and time.time() < record.next_start:
+            return
+        for dyno in mine:
+            self.platform.backend.stop_dyno(dyno.id, timeout=1)
+        if record is not None:
+            record.restarts += 1
+            self.platform.event(release.app, "Restarting", name)
+        self._start(release, kind, name, size)
+
+    def _record_crash(self, dyno: Dyno) -> CrashRecord:
+        key = (dyno.app, dyno.name)
+        record = self.crashes.setdefault(key, CrashRecord())
+        record.last_exit = dyno.exit_code
+        record.container_id = dyno.id
+        record.crashed_at = dyno.finished_at or time.time()
+        record.next_start = time.time() + backoff(record.restarts)
+        self.platform.routable.discard(dyno.id)
+        if dyno.oom_killed:
+            self.platform.event(
+                dyno.app, "Error R15 (Memory quota vastly exceeded): killed", dyno.name
+            )
+        self.platform.event(
+            dyno.app, f"Process exited with status {dyno.exit_code}", dyno.name
+        )
+        self.platform.event(dyno.app, "State changed from up to crashed", dyno.name)
+        return record
+
+    def _start(self, release: Release, kind: str, name: str, size: str) -> None:
+        dyno = start_dyno(self.platform, release, kind, name, size)
+        if kind != "web":
+            return
+        threading.Thread(
+            target=self._watch_boot, args=(dyno,), name=f"boot-{name}", daemon=True
+        ).start()
+
+    def _watch_boot(self, dyno: Dyno) -> None:
+        deadline = time.monotonic() + self.platform.settings.boot_timeout
+        while time.monotonic() < deadline:
+            current = self.platform.backend.get_dyno(dyno.id)
+            if current is None or not current.running:
+                self.poke()
+                return
+            if current.address and accepts_connections(current.address, current.port):
+                mark_up(self.platform, current)
+                self._clear_crash(current)
+                self.platform.publish_routes()
+                return
+            time.sleep(0.2)
+
+    def _clear_crash(self, dyno: Dyno) -> None:
+        # A dyno that comes up cleanly starts its back-off from zero again,
+        # but ps keeps showing the restart count until the next release.
+        record = self.crashes.get((dyno.app, dyno.name))
+        if record is not None:
+            record.next_start = 0.0

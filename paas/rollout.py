@@ -1,0 +1,210 @@
+"""Rolling a release out: start new dynos, check them, swap, stop the old.
+
+Web dynos are replaced start-first: the new ones must accept connections on
+``$PORT`` before the router sees them, and the old ones leave the route table
+before they get SIGTERM. Other process types are replaced stop-first, so two
+releases never work the same queue at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+
+from paas.errors import DeployFailed
+from paas.platform import Platform
+from paas.scheduler.base import DEFAULT_SIZE, DYNO_PORT, Dyno, DynoSpec
+from paas.store import RELEASE_FAILED, RELEASE_SUCCEEDED, FormationEntry, Release
+
+logger = logging.getLogger(__name__)
+
+Output = Callable[[str], None]
+
+
+def quiet(line: str) -> None:
+    """Discard output nobody waits for."""
+
+
+def dyno_env(release: Release, name: str) -> dict[str, str]:
+    """Return the environment of a dyno: config vars, PORT and DYNO."""
+    return release.config_vars | {"PORT": str(DYNO_PORT), "DYNO": name}
+
+
+def start_dyno(
+    platform: Platform,
+    release: Release,
+    process_type: str,
+    name: str,
+    size: str = DEFAULT_SIZE,
+    command: str | None = None,
+) -> Dyno:
+    """Start one dyno of a release."""
+    if release.image is None:
+        raise DeployFailed(f"Release v{release.version} has no image to run.")
+    spec = DynoSpec(
+        app=release.app,
+        release=release.version,
+        process_type=process_type,
+        name=name,
+        image=release.image,
+        command=command or release.process_types[process_type],
+        env=dyno_env(release, name),
+        size=size,
+        network=platform.backend.prepare_app(release.app),
+        one_off=command is not None,
+    )
+    dyno = platform.backend.start_dyno(spec)
+    platform.attach_logs(dyno)
+    platform.event(release.app, f"Starting process with command `{spec.command}`", name)
+    return dyno
+
+
+def wait_until_up(platform: Platform, dyno: Dyno, timeout: float) -> Dyno:
+    """Wait until a web dyno accepts TCP connections on its port.
+
+    Raises:
+        DeployFailed: the dyno exited or did not bind in time (R10).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        current = platform.backend.get_dyno(dyno.id)
+        if current is None or not current.running:
+            code = current.exit_code if current else None
+            raise DeployFailed(
+                f"{dyno.name} exited with status {code} before binding to $PORT."
+            )
+        if current.address and accepts_connections(current.address, current.port):
+            return current
+        time.sleep(0.1)
+    raise DeployFailed(
+        f"Error R10 (Boot timeout) -> {dyno.name} failed to bind to $PORT "
+        f"within {timeout:g} seconds of launch."
+    )
+
+
+def accepts_connections(address: str, port: int) -> bool:
+    """Tell whether something accepts TCP connections at an address."""
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def mark_up(platform: Platform, dyno: Dyno) -> None:
+    """Make a healthy web dyno routable and say so."""
+    platform.routable.add(dyno.id)
+    platform.event(dyno.app, "State changed from starting to up", dyno.name)
+
+
+def stop_dynos(platform: Platform, dynos: list[Dyno]) -> None:
+    """Take dynos out of the route table, then stop them."""
+    if not dynos:
+        return
+    for dyno in dynos:
+        platform.routable.discard(dyno.id)
+    platform.publish_routes()
+    for dyno in dynos:
+        platform.event(dyno.app, "Stopping all processes with SIGTERM", dyno.name)
+        platform.backend.stop_dyno(dyno.id, platform.settings.stop_timeout)
+        platform.event(dyno.app, "State changed from up to down", dyno.name)
+
+
+def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
+    """Replace an app's dynos with dynos of a release.
+
+    On failure the new dynos are removed, the release is marked failed, and
+    the old dynos go on serving.
+
+    Raises:
+        DeployFailed: a new web dyno did not come up.
+    """
+    formation = ensure_formation(platform, release)
+    old = [d for d in platform.backend.list_dynos(release.app) if not d.one_off]
+    try:
+        new_web = _start_web(platform, release, formation.get("web"), out)
+    except DeployFailed:
+        platform.store.set_release_status(release.app, release.version, RELEASE_FAILED)
+        raise
+    platform.store.set_release_status(release.app, release.version, RELEASE_SUCCEEDED)
+    platform.publish_routes()
+    stop_dynos(platform, [d for d in old if d.process_type == "web"])
+    others = [d for d in old if d.process_type != "web"]
+    stop_dynos(platform, others)
+    _start_others(platform, release, formation, out)
+    platform.publish_routes()
+    logger.info(
+        "Rolled out %s v%d (%d web)", release.app, release.version, len(new_web)
+    )
+
+
+def ensure_formation(platform: Platform, release: Release) -> dict[str, FormationEntry]:
+    """Give process types new to the app a formation entry (web=1, others 0)."""
+    formation = platform.store.get_formation(release.app)
+    missing = [
+        FormationEntry(kind, 1 if kind == "web" else 0, DEFAULT_SIZE)
+        for kind in release.process_types
+        if kind not in formation and kind != "release"
+    ]
+    if missing:
+        platform.store.set_formation(release.app, missing)
+        formation = platform.store.get_formation(release.app)
+    return formation
+
+
+def _start_web(
+    platform: Platform, release: Release, entry: FormationEntry | None, out: Output
+) -> list[Dyno]:
+    if entry is None or entry.quantity == 0 or "web" not in release.process_types:
+        return []
+    started: list[Dyno] = []
+    try:
+        for number in range(1, entry.quantity + 1):
+            started.append(
+                start_dyno(platform, release, "web", f"web.{number}", entry.size)
+            )
+        ready = []
+        for dyno in started:
+            out(f"       Waiting for {dyno.name} to accept connections on $PORT")
+            ready.append(wait_until_up(platform, dyno, platform.settings.boot_timeout))
+    except DeployFailed as exc:
+        _discard(platform, release, started, exc)
+        raise
+    for dyno in ready:
+        mark_up(platform, dyno)
+    return ready
+
+
+def _discard(
+    platform: Platform, release: Release, dynos: list[Dyno], exc: DeployFailed
+) -> None:
+    for line in _last_output(platform, dynos):
+        platform.event(release.app, line, "release")
+    platform.event(release.app, f"Release v{release.version} failed: {exc.message}")
+    for dyno in dynos:
+        platform.backend.stop_dyno(dyno.id, timeout=1)
+
+
+def _last_output(platform: Platform, dynos: list[Dyno]) -> list[str]:
+    lines: list[str] = []
+    for dyno in dynos:
+        lines += [
+            line.message for line in platform.logs.tail(dyno.app, 10, dyno=dyno.name)
+        ]
+    return lines[-10:]
+
+
+def _start_others(
+    platform: Platform,
+    release: Release,
+    formation: dict[str, FormationEntry],
+    out: Output,
+) -> None:
+    for kind, entry in sorted(formation.items()):
+        if kind == "web" or kind not in release.process_types:
+            continue
+        for number in range(1, entry.quantity + 1):
+            start_dyno(platform, release, kind, f"{kind}.{number}", entry.size)
+            out(f"       Started {kind}.{number}")

@@ -1,0 +1,1 @@
+"""The router: host name -> app -> one of its web dynos."""

@@ -1,0 +1,216 @@
+"""Dynos as containers on the local Docker engine."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+
+from paas.errors import BackendUnavailable, DeployFailed
+from paas.scheduler.base import (
+    DEFAULT_SIZE,
+    DYNO_PORT,
+    DYNO_SIZES,
+    Dyno,
+    DynoSpec,
+    SchedulerBackend,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def connect_engine() -> docker.DockerClient:
+    """Return a client of the local Docker engine.
+
+    Raises:
+        BackendUnavailable: no engine answers on the socket.
+    """
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise BackendUnavailable(
+            f"The Docker engine does not answer ({exc}). "
+            "Run 'deploy/setup' to install and start it."
+        ) from exc
+    return client
+
+
+class LocalBackend(SchedulerBackend):
+    """Runs each dyno as a container on the app's own bridge network."""
+
+    def __init__(self, client: docker.DockerClient, platform_id: str) -> None:
+        self.client = client
+        self.platform_id = platform_id
+
+    def network_name(self, app: str) -> str:
+        """Return the name of an app's private network."""
+        return f"paas-{self.platform_id}-{app}"
+
+    def prepare_app(self, app: str) -> str:
+        """Create the app's private network if missing."""
+        name = self.network_name(app)
+        try:
+            if not self.client.networks.list(names=[name]):
+                self.client.networks.create(
+                    name, driver="bridge", labels=self._labels(app)
+                )
+        except docker.errors.APIError as exc:
+            raise BackendUnavailable(
+                f"Could not create network {name!r}: {exc}"
+            ) from exc
+        return name
+
+    def _labels(self, app: str) -> dict[str, str]:
+        return {"paas.platform": self.platform_id, "paas.app": app}
+
+    def start_dyno(self, spec: DynoSpec) -> Dyno:
+        """Start one dyno as a container with the size's limits."""
+        size = DYNO_SIZES.get(spec.size, DYNO_SIZES[DEFAULT_SIZE])
+        labels = self._labels(spec.app) | {
+            "paas.release": str(spec.release),
+            "paas.process_type": spec.process_type,
+            "paas.dyno": spec.name,
+            "paas.command": spec.command,
+            "paas.size": size.name,
+            "paas.one_off": "1" if spec.one_off else "0",
+        }
+        suffix = secrets.token_hex(3)
+        name = f"paas-{self.platform_id}-{spec.app}-{spec.name}-{suffix}"
+        try:
+            container = self.client.containers.run(
+                spec.image,
+                ["/bin/bash", "-c", spec.command],
+                name=name,
+                detach=True,
+                environment=spec.env,
+                labels=labels,
+                network=spec.network or self.network_name(spec.app),
+                init=True,
+                mem_limit=f"{size.memory_mb}m",
+                memswap_limit=f"{size.memory_mb}m",
+                cpu_shares=size.cpu_shares,
+                pids_limit=size.pids_limit,
+                hostname=spec.name.replace(".", "-"),
+                stop_signal="SIGTERM",
+            )
+        except docker.errors.ImageNotFound as exc:
+            raise DeployFailed(f"Image {spec.image!r} is missing: {exc}") from exc
+        except docker.errors.APIError as exc:
+            raise DeployFailed(f"Could not start {spec.name}: {exc}") from exc
+        logger.info(
+            "Started dyno %s of %s (release v%d)", spec.name, spec.app, spec.release
+        )
+        container.reload()
+        return self._dyno(container)
+
+    def stop_dyno(self, dyno_id: str, timeout: int) -> None:
+        """Stop a dyno (SIGTERM, SIGKILL after the timeout) and remove it."""
+        try:
+            container = self.client.containers.get(dyno_id)
+            if container.status == "running":
+                container.stop(timeout=timeout)
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            raise BackendUnavailable(f"Could not stop dyno {dyno_id}: {exc}") from exc
+
+    def list_dynos(self, app: str | None = None) -> list[Dyno]:
+        """Return dynos from the engine, found by label."""
+        filters = {"label": [f"paas.platform={self.platform_id}", "paas.dyno"]}
+        if app is not None:
+            filters["label"].append(f"paas.app={app}")
+        try:
+            containers = self.client.containers.list(all=True, filters=filters)
+        except docker.errors.APIError as exc:
+            raise BackendUnavailable(f"Could not list dynos: {exc}") from exc
+        return [self._dyno(container) for container in containers]
+
+    def get_dyno(self, dyno_id: str) -> Dyno | None:
+        """Return one dyno by container id, or None when it is gone."""
+        try:
+            return self._dyno(self.client.containers.get(dyno_id))
+        except docker.errors.NotFound:
+            return None
+
+    def follow_logs(self, dyno_id: str, since: float | None) -> Iterator[str]:
+        """Yield a dyno's output lines (stdout and stderr) until it exits."""
+        try:
+            container = self.client.containers.get(dyno_id)
+            kwargs: dict[str, Any] = {"stream": True, "follow": True}
+            if since is not None:
+                kwargs["since"] = since
+            stream = container.logs(**kwargs)
+        except docker.errors.NotFound:
+            return
+        pending = b""
+        for chunk in stream:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", "replace")
+        if pending:
+            yield pending.decode("utf-8", "replace")
+
+    def wait_dyno(self, dyno_id: str, timeout: float | None = None) -> int:
+        """Wait for a dyno's process to exit and return its exit code."""
+        container = self.client.containers.get(dyno_id)
+        result = container.wait(timeout=timeout)
+        return int(result.get("StatusCode", -1))
+
+    def remove_app(self, app: str) -> None:
+        """Remove an app's containers, network and images."""
+        for dyno in self.list_dynos(app):
+            self.stop_dyno(dyno.id, timeout=5)
+        for network in self.client.networks.list(names=[self.network_name(app)]):
+            network.remove()
+        label = f"paas.app={app}"
+        for image in self.client.images.list(filters={"label": label}):
+            if image.labels.get("paas.platform") == self.platform_id:
+                self.client.images.remove(image.id, force=True)
+
+    def _dyno(self, container: Container) -> Dyno:
+        labels = container.labels
+        state = container.attrs.get("State", {})
+        return Dyno(
+            id=container.id,
+            app=labels.get("paas.app", ""),
+            name=labels.get("paas.dyno", ""),
+            process_type=labels.get("paas.process_type", ""),
+            release=int(labels.get("paas.release", "0")),
+            command=labels.get("paas.command", ""),
+            size=labels.get("paas.size", DEFAULT_SIZE),
+            running=bool(state.get("Running")),
+            address=_address(container, self.network_name(labels.get("paas.app", ""))),
+            port=DYNO_PORT,
+            started_at=_timestamp(state.get("StartedAt")),
+            finished_at=_timestamp(state.get("FinishedAt")),
+            exit_code=state.get("ExitCode") if not state.get("Running") else None,
+            oom_killed=bool(state.get("OOMKilled")),
+            one_off=labels.get("paas.one_off") == "1",
+            labels=dict(labels),
+        )
+
+
+def _address(container: Container, network: str) -> str | None:
+    networks = container.attrs.get("NetworkSettings", {}).get("Networks", {})
+    address = networks.get(network, {}).get("IPAddress")
+    return address or None
+
+
+def _timestamp(value: str | None) -> float | None:
+    # Docker reports times with nanoseconds and "0001-01-01..." for never.
+    if not value or value.startswith("0001-"):
+        return None
+    head, _, rest = value.partition(".")
+    zone = rest[rest.find("Z") :] if "Z" in rest else rest[-6:]
+    fraction = "".join(ch for ch in rest if ch.isdigit())[:6]
+    text = f"{head}.{fraction or '0'}{'+00:00' if zone == 'Z' else zone}"
+    return datetime.fromisoformat(text).timestamp()
