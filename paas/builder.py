@@ -64,6 +64,7 @@ class Builder:
         self.client = client
         self.platform_id = platform_id
         self.stack = stack
+        self._banners: dict[str, str] = {}
 
     def build(
         self,
@@ -110,6 +111,7 @@ class Builder:
         shutil.copyfile(CA_BUNDLE, meta / "ca-bundle.crt")
         dockerfile = render_dockerfile(buildpack, source, app=app, stack=self.stack)
         (meta / "Dockerfile").write_text(dockerfile)
+        self._banners = step_banners(dockerfile)
         ignore = source / ".dockerignore"
         existing = ignore.read_text() if ignore.exists() else ""
         ignore.write_text(existing + "\n.git\n.paas/Dockerfile\n.dockerignore\n")
@@ -132,27 +134,67 @@ class Builder:
                 forcerm=True,
                 decode=True,
             )
-            return _relay_build_stream(stream, out)
+            return BuildRelay(out, self._banners).relay(stream)
         except docker.errors.APIError as exc:
             raise BuildFailed(f"The Docker build failed: {exc}.") from exc
         except docker.errors.DockerException as exc:
             raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
 
 
-def _relay_build_stream(stream: Any, out: Output) -> int:
-    reused = 0
-    for chunk in stream:
-        if "error" in chunk:
-            raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
-        for line in str(chunk.get("stream", "")).splitlines():
-            line = line.rstrip()
-            if not line or line.startswith(" ---> ") and "Running in" in line:
-                continue
-            if "Using cache" in line:
-                reused += 1
-            step = STEP.match(line)
-            out(f"       {step.group(1) if step else line.strip()}")
-    return reused
+NOISE = ("Removing intermediate container", "Successfully built", "Successfully tagged")
+
+
+def step_banners(dockerfile: str) -> dict[str, str]:
+    """Map instructions to the ``# ----->`` banner comment just above them."""
+    banners: dict[str, str] = {}
+    banner = None
+    for line in dockerfile.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("# ----->"):
+            banner = stripped[2:]
+        elif stripped and not stripped.startswith("#"):
+            if banner:
+                banners[" ".join(stripped.split())] = banner
+            banner = None
+    return banners
+
+
+class BuildRelay:
+    """Turns Docker's build stream into Heroku-style output lines."""
+
+    def __init__(self, out: Output, banners: dict[str, str]) -> None:
+        self.out = out
+        self.banners = banners
+        self.step = ""
+        self.reused = 0
+
+    def relay(self, stream: Any) -> int:
+        """Print the build's output; return how many layers came from cache."""
+        for chunk in stream:
+            if "error" in chunk:
+                raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
+            for line in str(chunk.get("stream", "")).splitlines():
+                self._line(line.rstrip())
+        return self.reused
+
+    def _line(self, line: str) -> None:
+        step = STEP.match(line)
+        if step:
+            self.step = " ".join(step.group(1).split())
+            banner = self.banners.get(self.step)
+            if banner:
+                self.out(banner)
+            return
+        if line.strip() == "---> Using cache":
+            self.reused += 1
+            if self.step in self.banners:
+                self.out("       Reused from the cache: nothing changed")
+            return
+        if not line.strip() or line.lstrip().startswith("--->"):
+            return
+        if line.startswith(NOISE):
+            return
+        self.out(f"       {line.strip()}")
 
 
 def discover_process_types(

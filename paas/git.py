@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -79,48 +80,49 @@ async def advertise_refs(repo: Path) -> bytes:
 
 
 async def receive_pack(
-    repo: Path,
-    body: AsyncIterator[bytes],
-    encoding: str,
-    hook_env: dict[str, str],
+    repo: Path, pack: Path, hook_env: dict[str, str]
 ) -> AsyncIterator[bytes]:
-    """Run ``git receive-pack`` on a pushed request body; yield its answer."""
-    if encoding not in ("", "identity", "gzip"):
-        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported.")
-    process = await asyncio.create_subprocess_exec(
-        "git",
-        "receive-pack",
-        "--stateless-rpc",
-        str(repo),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        env=os.environ | hook_env,
-    )
-    feeder = asyncio.create_task(_feed(process, body, encoding == "gzip"))
+    """Run ``git receive-pack`` on a saved request body; yield its answer.
+
+    The body is read in full before the answer starts: a streamed response
+    and a streamed request body cannot share one ASGI receive channel.
+    """
+    with pack.open("rb") as stdin:
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            "receive-pack",
+            "--stateless-rpc",
+            str(repo),
+            stdin=stdin,
+            stdout=asyncio.subprocess.PIPE,
+            env=os.environ | hook_env,
+        )
     try:
-        assert process.stdout is not None  # created with PIPE above
-        while chunk := await process.stdout.read(65536):
+        stdout = process.stdout
+        while stdout is not None and (chunk := await stdout.read(65536)):
             yield chunk
-        await feeder
     finally:
         if process.returncode is None:
             await process.wait()
+        pack.unlink(missing_ok=True)
 
 
-async def _feed(
-    process: asyncio.subprocess.Process, body: AsyncIterator[bytes], gzipped: bool
-) -> None:
-    stdin = process.stdin
-    if stdin is None:
-        return
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
-    try:
+async def save_request_body(
+    body: AsyncIterator[bytes], encoding: str, directory: Path
+) -> Path:
+    """Write a (possibly gzipped) request body to a file and return its path.
+
+    Raises:
+        InvalidInput: the body uses an encoding git does not send.
+    """
+    if encoding not in ("", "identity", "gzip"):
+        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported.")
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=directory, suffix=".pack", delete=False)
+    with handle:
         async for chunk in body:
-            stdin.write(inflate.decompress(chunk) if inflate else chunk)
-            await stdin.drain()
+            handle.write(inflate.decompress(chunk) if inflate else chunk)
         if inflate:
-            stdin.write(inflate.flush())
-    except (BrokenPipeError, ConnectionResetError):
-        logger.warning("git receive-pack closed its input early")
-    finally:
-        stdin.close()
+            handle.write(inflate.flush())
+    return Path(handle.name)

@@ -132,8 +132,8 @@ class Store:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self.transaction() as db:
-            db.executescript(SCHEMA)
+        # executescript commits by itself, so it runs outside transaction().
+        self._connection().executescript(SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)

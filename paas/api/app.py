@@ -23,7 +23,7 @@ from paas.api.auth import TokenAuthMiddleware
 from paas.api.deps import Services, run_sync, services
 from paas.deploys import deploy_push
 from paas.errors import InvalidInput, PaasError
-from paas.git import advertise_refs, ensure_repo, receive_pack
+from paas.git import advertise_refs, ensure_repo, receive_pack, save_request_body
 from paas.hooks.pre_receive import RESULT_PREFIX
 
 logger = logging.getLogger(__name__)
@@ -92,7 +92,9 @@ async def git_receive_pack(request: Request) -> Response:
         "PAAS_APP": request.path_params["app"],
     }
     encoding = request.headers.get("content-encoding", "")
-    stream = receive_pack(repo, request.stream(), encoding, hook_env)
+    tmp = settings.home / "tmp"
+    pack = await save_request_body(request.stream(), encoding, tmp)
+    stream = receive_pack(repo, pack, hook_env)
     media = "application/x-git-receive-pack-result"
     return StreamingResponse(stream, media_type=media)
 
