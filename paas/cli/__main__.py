@@ -1,0 +1,5 @@
+"""Run the CLI as ``python -m paas.cli``."""
+
+from paas.cli.main import main
+
+main()
