@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from paas.errors import PaasError
 from paas.platform import Platform
-from paas.rollout import accepts_connections, mark_up, start_dyno
+from paas.rollout import accepts_connections, mark_up, start_dyno, stop_dyno
 from paas.scheduler.base import Dyno
 from paas.store import FormationEntry, Release
 
@@ -146,8 +146,7 @@ class Reconciler:
     def _stop(self, dyno: Dyno) -> None:
         self.platform.routable.discard(dyno.id)
         self.platform.publish_routes()
-        self.platform.event(dyno.app, "Stopping all processes with SIGTERM", dyno.name)
-        self.platform.backend.stop_dyno(dyno.id, self.platform.settings.stop_timeout)
+        stop_dyno(self.platform, dyno)
         self.crashes.pop((dyno.app, dyno.name), None)
 
     def _reap_one_off(self, dyno: Dyno) -> None:

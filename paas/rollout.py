@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -107,9 +108,27 @@ def stop_dynos(platform: Platform, dynos: list[Dyno]) -> None:
         platform.routable.discard(dyno.id)
     platform.publish_routes()
     for dyno in dynos:
+        stop_dyno(platform, dyno)
+
+
+def stop_dyno(platform: Platform, dyno: Dyno) -> None:
+    """Stop one dyno with SIGTERM, then SIGKILL after the grace period."""
+    grace = platform.settings.stop_timeout
+    if dyno.running:
         platform.event(dyno.app, "Stopping all processes with SIGTERM", dyno.name)
-        platform.backend.stop_dyno(dyno.id, platform.settings.stop_timeout)
-        platform.event(dyno.app, "State changed from up to down", dyno.name)
+    started = time.monotonic()
+    code = platform.backend.stop_dyno(dyno.id, grace)
+    if not dyno.running:
+        return
+    if code == 137 and time.monotonic() - started >= grace:
+        platform.event(
+            dyno.app,
+            f"Error R12 (Exit timeout) -> Process failed to exit within {grace} "
+            "seconds of SIGTERM; stopped with SIGKILL",
+            dyno.name,
+        )
+    platform.event(dyno.app, f"Process exited with status {code}", dyno.name)
+    platform.event(dyno.app, "State changed from up to down", dyno.name)
 
 
 def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
@@ -124,6 +143,7 @@ def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
     formation = ensure_formation(platform, release)
     old = [d for d in platform.backend.list_dynos(release.app) if not d.one_off]
     try:
+        run_release_phase(platform, release, out)
         new_web = _start_web(platform, release, formation.get("web"), out)
     except DeployFailed:
         platform.store.set_release_status(release.app, release.version, RELEASE_FAILED)
@@ -138,6 +158,45 @@ def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
     logger.info(
         "Rolled out %s v%d (%d web)", release.app, release.version, len(new_web)
     )
+
+
+def run_release_phase(platform: Platform, release: Release, out: Output) -> None:
+    """Run the Procfile's ``release`` command in a one-off dyno, if any.
+
+    Raises:
+        DeployFailed: the command exited non-zero or ran past the timeout.
+    """
+    command = release.process_types.get("release")
+    if not command:
+        return
+    out("-----> Running release command...")
+    name = f"release.{release.version}"
+    dyno = start_dyno(platform, release, "release", name, command=command)
+    relay = threading.Thread(
+        target=_relay_output, args=(platform, dyno, out), daemon=True
+    )
+    relay.start()
+    try:
+        code = platform.backend.wait_dyno(dyno.id, platform.settings.release_timeout)
+    except TimeoutError as exc:
+        raise DeployFailed(
+            f"Release command ran past {platform.settings.release_timeout:g} "
+            f"seconds and was stopped: v{release.version} was not deployed."
+        ) from exc
+    finally:
+        platform.backend.stop_dyno(dyno.id, timeout=1)
+        relay.join(timeout=5)
+    if code != 0:
+        raise DeployFailed(
+            f"Release command failed with status {code}: v{release.version} "
+            "was not deployed; the previous release keeps running."
+        )
+    platform.event(release.app, "Release command succeeded", name)
+
+
+def _relay_output(platform: Platform, dyno: Dyno, out: Output) -> None:
+    for line in platform.backend.follow_logs(dyno.id, None):
+        out(f"       {line}")
 
 
 def ensure_formation(platform: Platform, release: Release) -> dict[str, FormationEntry]:

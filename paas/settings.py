@@ -26,6 +26,7 @@ class Settings:
     stack: str = "paas/stack:trixie"
     boot_timeout: float = 60.0
     stop_timeout: int = 30
+    release_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
             stack=env.get("PAAS_STACK", "paas/stack:trixie"),
             boot_timeout=float(env.get("PAAS_BOOT_TIMEOUT", "60")),
             stop_timeout=int(env.get("PAAS_STOP_TIMEOUT", "30")),
+            release_timeout=float(env.get("PAAS_RELEASE_TIMEOUT", "3600")),
         )
 
     @property

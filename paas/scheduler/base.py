@@ -104,8 +104,12 @@ class SchedulerBackend(ABC):
         """
 
     @abstractmethod
-    def stop_dyno(self, dyno_id: str, timeout: int) -> None:
-        """Send SIGTERM, then SIGKILL after ``timeout`` seconds, and remove it."""
+    def stop_dyno(self, dyno_id: str, timeout: int) -> int | None:
+        """Send SIGTERM, then SIGKILL after ``timeout`` seconds, and remove it.
+
+        Returns:
+            The exit code, or None when the dyno was already gone.
+        """
 
     @abstractmethod
     def list_dynos(self, app: str | None = None) -> list[Dyno]:
@@ -125,6 +129,9 @@ class SchedulerBackend(ABC):
 
         Returns:
             Its exit code.
+
+        Raises:
+            TimeoutError: it still runs after ``timeout`` seconds.
         """
 
     @abstractmethod

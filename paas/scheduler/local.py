@@ -10,6 +10,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests
 from docker.models.containers import Container
 
 from paas.errors import BackendUnavailable, DeployFailed
@@ -110,17 +111,20 @@ class LocalBackend(SchedulerBackend):
         container.reload()
         return self._dyno(container)
 
-    def stop_dyno(self, dyno_id: str, timeout: int) -> None:
+    def stop_dyno(self, dyno_id: str, timeout: int) -> int | None:
         """Stop a dyno (SIGTERM, SIGKILL after the timeout) and remove it."""
         try:
             container = self.client.containers.get(dyno_id)
             if container.status == "running":
                 container.stop(timeout=timeout)
+                container.reload()
+            code = container.attrs.get("State", {}).get("ExitCode")
             container.remove(force=True)
         except docker.errors.NotFound:
-            return
+            return None
         except docker.errors.APIError as exc:
             raise BackendUnavailable(f"Could not stop dyno {dyno_id}: {exc}") from exc
+        return int(code) if code is not None else None
 
     def list_dynos(self, app: str | None = None) -> list[Dyno]:
         """Return dynos from the engine, found by label."""
@@ -161,8 +165,17 @@ class LocalBackend(SchedulerBackend):
 
     def wait_dyno(self, dyno_id: str, timeout: float | None = None) -> int:
         """Wait for a dyno's process to exit and return its exit code."""
-        container = self.client.containers.get(dyno_id)
-        result = container.wait(timeout=timeout)
+        try:
+            container = self.client.containers.get(dyno_id)
+            result = container.wait(timeout=timeout)
+        except (
+            requests.exceptions.ReadTimeout,
+            requests.exceptions.ConnectionError,
+        ) as exc:
+            # docker-py reports a wait that outlived its timeout as either.
+            raise TimeoutError(f"Dyno {dyno_id} still runs after {timeout}s") from exc
+        except docker.errors.NotFound as exc:
+            raise DeployFailed(f"Dyno {dyno_id} is gone.") from exc
         return int(result.get("StatusCode", -1))
 
     def remove_app(self, app: str) -> None:
