@@ -73,6 +73,7 @@ class Platform:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._routes_guard = threading.Lock()
+        self._published: RouteTable | None = None
         self._followers: dict[str, threading.Thread] = {}
 
     # dyno output
@@ -162,7 +163,10 @@ class Platform:
         """Write the route table the router processes read."""
         with self._routes_guard:
             table = self.build_route_table()
+            if table == self._published:
+                return
             write_route_table(self.settings.routes_path, table)
+            self._published = table
 
     def build_route_table(self) -> RouteTable:
         """Compute the route table from the store and the engine."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.config
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -59,8 +63,32 @@ def make_services(settings: Settings) -> Services:
     return Services(platform, builder, Reconciler(platform), token)
 
 
-def start_router(settings: Settings) -> subprocess.Popen[bytes]:
-    """Start the router processes, which read the route table by themselves."""
+def router_pid_path(settings: Settings) -> Path:
+    """Return the file holding the router supervisor's PID."""
+    return settings.run_dir / "router.pid"
+
+
+def running_router(settings: Settings) -> int | None:
+    """Return the PID of a router left running for this data dir, if any."""
+    try:
+        pid = int(router_pid_path(settings).read_text())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    wanted = [b"paas.router", str(settings.home).encode()]
+    return pid if all(part in cmdline for part in wanted) else None
+
+
+def ensure_router(settings: Settings) -> int:
+    """Start the router processes unless they survived a control plane crash.
+
+    The router reads the route table by itself, so it keeps serving while
+    the control plane is down; a restarted control plane adopts it.
+    """
+    pid = running_router(settings)
+    if pid is not None:
+        logger.info("Adopted the running router (PID %d)", pid)
+        return pid
     command = [
         sys.executable,
         "-m",
@@ -74,44 +102,67 @@ def start_router(settings: Settings) -> subprocess.Popen[bytes]:
         "--workers",
         str(settings.router_workers),
     ]
-    return subprocess.Popen(command, start_new_session=True)
+    process = subprocess.Popen(command, start_new_session=True)
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    router_pid_path(settings).write_text(f"{process.pid}\n")
+    return process.pid
 
 
 def serve(settings: Settings) -> None:
     """Run the control plane until SIGINT or SIGTERM; the router runs beside it."""
     logging.config.dictConfig(LOGGING)
     found = make_services(settings)
-    listener = LogSocketListener(settings.log_socket, found.platform.logs)
-    listener.start()
-    found.platform.publish_routes()
-    found.reconciler.start()
-    router = start_router(settings)
-    print(
-        f"paas API on {settings.api_url}, router on "
-        f"http://{settings.router_host}:{settings.router_port} "
-        f"(apps at {settings.app_url('<app>')})",
-        flush=True,
-    )
-    try:
-        uvicorn.run(
-            build_app(found),
-            host=settings.api_host,
-            port=settings.api_port,
-            log_config=None,
-            timeout_graceful_shutdown=5,
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: object) -> AsyncIterator[None]:
+        # uvicorn re-raises SIGTERM after shutting down, which skips any
+        # finally block around uvicorn.run(); shutdown work belongs here.
+        listener = LogSocketListener(settings.log_socket, found.platform.logs)
+        listener.start()
+        found.platform.publish_routes()
+        found.reconciler.start()
+        router = ensure_router(settings)
+        print(
+            f"paas API on {settings.api_url}, router on "
+            f"http://{settings.router_host}:{settings.router_port} "
+            f"(apps at {settings.app_url('<app>')})",
+            flush=True,
         )
-    finally:
-        found.reconciler.stop()
-        listener.close()
-        _stop_router(router)
-
-
-def _stop_router(router: subprocess.Popen[bytes]) -> None:
-    # The router may outlive a crashed control plane on purpose; on a clean
-    # shutdown it goes too.
-    if router.poll() is None:
-        os.killpg(router.pid, signal.SIGTERM)
         try:
-            router.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(router.pid, signal.SIGKILL)
+            yield
+        finally:
+            found.reconciler.stop()
+            listener.close()
+            _stop_router(router)
+
+    uvicorn.run(
+        build_app(found, lifespan),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+
+
+def _stop_router(pid: int) -> None:
+    # The router outlives a crashed control plane on purpose; on a clean
+    # shutdown it goes too.
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except (OSError, IndexError):
+        return True

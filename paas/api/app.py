@@ -6,7 +6,8 @@ import asyncio
 import logging
 import tempfile
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from paas.git import advertise_refs, ensure_repo, receive_pack, save_request_bod
 from paas.hooks.pre_receive import RESULT_PREFIX
 
 logger = logging.getLogger(__name__)
+
+Lifespan = Callable[[Any], AbstractAsyncContextManager[None]]
 
 
 class VersionHeaderMiddleware:
@@ -151,8 +154,13 @@ async def _drain(lines: asyncio.Queue[str | None]) -> AsyncIterator[str]:
         yield line + "\n"
 
 
-def build_app(found: Services) -> Starlette:
-    """Return the ASGI app of the control plane."""
+def build_app(found: Services, lifespan: Lifespan | None = None) -> Starlette:
+    """Return the ASGI app of the control plane.
+
+    Args:
+        found: the services the endpoints use.
+        lifespan: start-up and shut-down work to run with the server.
+    """
     routes = [
         Route("/v1/version", version),
         Route("/{app}.git/info/refs", git_info_refs),
@@ -167,6 +175,7 @@ def build_app(found: Services) -> Starlette:
             Middleware(TokenAuthMiddleware, token=found.token),
         ],
         exception_handlers={PaasError: paas_error},
+        lifespan=lifespan,
     )
     app.state.services = found
     return app
