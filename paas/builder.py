@@ -25,6 +25,7 @@ from paas.buildpacks import (
     render_dockerfile,
 )
 from paas.errors import BackendUnavailable, BuildFailed, InvalidInput
+from paas.healthcheck import HealthCheck, load_app_config, parse_healthcheck
 from paas.procfile import parse_procfile
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class BuildResult:
     buildpack: str
     process_types: dict[str, str]
     reused_layers: int
+    healthcheck: HealthCheck | None = None
 
 
 def extract_source(archive: Path, destination: Path) -> None:
@@ -82,13 +84,14 @@ class Builder:
         """
         buildpack = self._choose_buildpack(source, out, pinned_buildpack)
         process_types = discover_process_types(source, buildpack, out)
+        healthcheck = read_healthcheck(source, out)
         image = f"paas/{app}:{build_id}"
         self._prepare_context(source, buildpack, app)
         out(f"-----> Building image {image} on the {self.stack} stack")
         reused = self._docker_build(source, image, app, build_id, out)
         if reused:
             out(f"       Reused {reused} cached layer(s)")
-        return BuildResult(image, buildpack.name, process_types, reused)
+        return BuildResult(image, buildpack.name, process_types, reused, healthcheck)
 
     def _choose_buildpack(
         self, source: Path, out: Output, pinned: str | None
@@ -195,6 +198,21 @@ class BuildRelay:
         if line.startswith(NOISE):
             return
         self.out(f"       {line.strip()}")
+
+
+def read_healthcheck(source: Path, out: Output) -> HealthCheck | None:
+    """Read the web health check from ``paas.yaml``, if it declares one.
+
+    Raises:
+        BuildFailed: ``paas.yaml`` or its healthcheck section is invalid.
+    """
+    try:
+        check = parse_healthcheck(load_app_config(source).get("healthcheck"))
+    except InvalidInput as exc:
+        raise BuildFailed(exc.message) from exc
+    if check is not None:
+        out(f"-----> Health check: GET {check.path} must answer {check.status}")
+    return check
 
 
 def discover_process_types(

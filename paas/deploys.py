@@ -114,6 +114,7 @@ def _release_build(
         config_vars=app.config_vars,
         process_types=result.process_types,
         created_by="git push",
+        healthcheck=result.healthcheck.to_json() if result.healthcheck else None,
     )
     try:
         roll_out(platform, release, out)

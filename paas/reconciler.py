@@ -14,9 +14,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-from paas.errors import PaasError
+from paas.errors import DeployFailed, PaasError
 from paas.platform import Platform
-from paas.rollout import accepts_connections, mark_up, start_dyno, stop_dyno
+from paas.rollout import (
+    accepts_connections,
+    check_health,
+    mark_up,
+    quiet,
+    start_dyno,
+    stop_dyno,
+)
 from paas.scheduler.base import Dyno
 from paas.store import FormationEntry, Release
 
@@ -198,10 +205,13 @@ class Reconciler:
         if kind != "web":
             return
         threading.Thread(
-            target=self._watch_boot, args=(dyno,), name=f"boot-{name}", daemon=True
+            target=self._watch_boot,
+            args=(release, dyno),
+            name=f"boot-{name}",
+            daemon=True,
         ).start()
 
-    def _watch_boot(self, dyno: Dyno) -> None:
+    def _watch_boot(self, release: Release, dyno: Dyno) -> None:
         deadline = time.monotonic() + self.platform.settings.boot_timeout
         while time.monotonic() < deadline:
             current = self.platform.backend.get_dyno(dyno.id)
@@ -209,11 +219,21 @@ class Reconciler:
                 self.poke()
                 return
             if current.address and accepts_connections(current.address, current.port):
+                if not self._healthy(release, current):
+                    return
                 mark_up(self.platform, current)
                 self._clear_crash(current)
                 self.platform.publish_routes()
                 return
             time.sleep(0.2)
+
+    def _healthy(self, release: Release, dyno: Dyno) -> bool:
+        try:
+            check_health(release, dyno, quiet)
+        except DeployFailed as exc:
+            self.platform.event(dyno.app, exc.message, dyno.name)
+            return False
+        return True
 
     def _clear_crash(self, dyno: Dyno) -> None:
         # A dyno that comes up cleanly starts its back-off from zero again,

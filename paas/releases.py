@@ -100,6 +100,7 @@ def release_and_roll_out(
         process_types=base.process_types if base else {},
         created_by="paas",
         status=RELEASE_SUCCEEDED if base is None else "pending",
+        healthcheck=base.healthcheck if base else None,
     )
     if base is not None and base.image is not None:
         roll_out(platform, release)

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from paas.errors import DeployFailed
+from paas.healthcheck import HealthCheck, run_checks
 from paas.platform import Platform
 from paas.scheduler.base import DEFAULT_SIZE, DYNO_PORT, Dyno, DynoSpec
 from paas.store import RELEASE_FAILED, RELEASE_SUCCEEDED, FormationEntry, Release
@@ -83,6 +84,24 @@ def wait_until_up(platform: Platform, dyno: Dyno, timeout: float) -> Dyno:
         f"Error R10 (Boot timeout) -> {dyno.name} failed to bind to $PORT "
         f"within {timeout:g} seconds of launch."
     )
+
+
+def check_health(release: Release, dyno: Dyno, out: Output) -> None:
+    """Run the release's HTTP health check against a dyno that is up.
+
+    Raises:
+        DeployFailed: the check did not pass in its attempts.
+    """
+    if not release.healthcheck or dyno.address is None:
+        return
+    check = HealthCheck(**release.healthcheck)
+    out(f"       Checking {dyno.name}: GET {check.path}")
+    failure = run_checks(dyno.address, dyno.port, check)
+    if failure is not None:
+        raise DeployFailed(
+            f"{dyno.name} failed its health check after {check.attempts} "
+            f"attempt(s): {failure}."
+        )
 
 
 def accepts_connections(address: str, port: int) -> bool:
@@ -227,7 +246,9 @@ def _start_web(
         ready = []
         for dyno in started:
             out(f"       Waiting for {dyno.name} to accept connections on $PORT")
-            ready.append(wait_until_up(platform, dyno, platform.settings.boot_timeout))
+            up = wait_until_up(platform, dyno, platform.settings.boot_timeout)
+            check_health(release, up, out)
+            ready.append(up)
     except DeployFailed as exc:
         _discard(platform, release, started, exc)
         raise

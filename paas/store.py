@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS releases (
     config_vars TEXT NOT NULL,
     process_types TEXT NOT NULL,
     created_by TEXT NOT NULL DEFAULT '',
+    healthcheck TEXT,
     PRIMARY KEY (app, version)
 );
 CREATE TABLE IF NOT EXISTS builds (
@@ -93,6 +94,7 @@ class Release:
     config_vars: dict[str, str]
     process_types: dict[str, str]
     created_by: str = ""
+    healthcheck: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the release as the API shows it (config keys, no values)."""
@@ -134,6 +136,14 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         # executescript commits by itself, so it runs outside transaction().
         self._connection().executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        # Stores made by earlier versions lack columns added since.
+        db = self._connection()
+        columns = {row[1] for row in db.execute("PRAGMA table_info(releases)")}
+        if "healthcheck" not in columns:
+            db.execute("ALTER TABLE releases ADD COLUMN healthcheck TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -228,6 +238,7 @@ class Store:
         process_types: dict[str, str],
         created_by: str = "",
         status: str = RELEASE_PENDING,
+        healthcheck: dict[str, Any] | None = None,
     ) -> Release:
         """Create the next release of an app, numbered one above the last."""
         with self.transaction() as db:
@@ -246,9 +257,10 @@ class Store:
                 config_vars=dict(config_vars),
                 process_types=dict(process_types),
                 created_by=created_by,
+                healthcheck=healthcheck,
             )
             db.execute(
-                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _release_values(release),
             )
         return release
@@ -420,6 +432,7 @@ def _release_values(release: Release) -> tuple[Any, ...]:
         json.dumps(release.config_vars),
         json.dumps(release.process_types),
         release.created_by,
+        json.dumps(release.healthcheck) if release.healthcheck else None,
     )
 
 
@@ -436,6 +449,7 @@ def _release_from_row(row: sqlite3.Row) -> Release:
         config_vars=json.loads(row["config_vars"]),
         process_types=json.loads(row["process_types"]),
         created_by=row["created_by"],
+        healthcheck=json.loads(row["healthcheck"]) if row["healthcheck"] else None,
     )
 
 

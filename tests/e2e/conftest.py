@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +135,7 @@ def start_platform(home: Path, api_port: int, router_port: int) -> Platform:
         "PAAS_URL": f"http://127.0.0.1:{api_port}",
         "PAAS_CONFIG_DIR": str(home / "cli"),
         "PAAS_STOP_TIMEOUT": "3",
+        "PAAS_BOOT_TIMEOUT": "12",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_AUTHOR_NAME": "Test",
         "GIT_AUTHOR_EMAIL": "test@example.com",
@@ -227,3 +228,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "e2e" in item.path.parts:
             item.add_marker(pytest.mark.e2e)
+
+
+def wait_for(check: Callable[[], object], timeout: float = 30) -> None:
+    """Poll a callable until it returns something true, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"condition not met within {timeout:g} s")
+
+
+def deploy_app(platform: Platform, name: str, repo: Path) -> Result:
+    """Create an app, point the repo's paas remote at it and push main."""
+    created = platform.paas("apps:create", name, "--no-remote")
+    assert created.code == 0, created.output
+    platform.paas("git:remote", "-a", name, cwd=repo)
+    return platform.git("push", "paas", "main", cwd=repo)

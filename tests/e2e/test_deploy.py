@@ -60,7 +60,8 @@ def deployed(
 def test_push_prints_heroku_build_lines(deployed: Deployed) -> None:
     lines = [
         "remote: -----> Python app detected",
-        "remote: -----> Installing dependencies using 'pip install -r requirements.txt'",
+        "remote: -----> Installing dependencies using 'pip install -r "
+        "requirements.txt'",
         "remote: -----> Discovering process types",
         "remote:        Procfile declares types -> web",
         "remote: -----> Launching...",
