@@ -39,7 +39,11 @@ def deploy_push(
         BuildFailed: the commit could not be built; nothing changed.
         DeployFailed: the release did not come up; the old one still serves.
     """
-    with platform.changing(app, "the deploy"):
+
+    def waiting() -> None:
+        out(f"-----> Another change of {app} is in progress; waiting for it")
+
+    with platform.changing(app, "the deploy", on_wait=waiting):
         build = _start_build(platform, app, commit)
         captured = _capturing(out, build)
         result = _run_build(platform, builder, build, archive, captured)

@@ -10,7 +10,7 @@ from typing import Any
 from paas.errors import Conflict, InvalidInput, NotFound
 from paas.platform import Platform
 from paas.reconciler import Reconciler
-from paas.rollout import start_dyno, stop_dynos
+from paas.rollout import replace_web_dynos, start_dyno, stop_dynos
 from paas.scheduler.base import DYNO_SIZES, Dyno
 from paas.store import FormationEntry
 
@@ -129,7 +129,11 @@ def restart(
         for dyno in chosen:
             platform.event(app, f"Restarting {dyno.name}", "api")
             reconciler.crashes.pop((app, dyno.name), None)
-        stop_dynos(platform, chosen)
+        web = [d for d in chosen if d.process_type == "web" and d.running]
+        release = platform.store.current_release(app)
+        if web and release is not None and release.image is not None:
+            replace_web_dynos(platform, release, web)
+        stop_dynos(platform, [d for d in chosen if d not in web])
     reconciler.reconcile_all()
     return sorted(d.name for d in chosen)
 

@@ -13,7 +13,7 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from paas.errors import Conflict, InvalidInput
@@ -111,14 +111,29 @@ class Platform:
             return self._locks.setdefault(app, threading.Lock())
 
     @contextmanager
-    def changing(self, app: str, what: str, wait: float = 600) -> Iterator[None]:
+    def changing(
+        self,
+        app: str,
+        what: str,
+        wait: float = 600,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Iterator[None]:
         """Hold an app's lock while changing it.
+
+        Args:
+            app: the app to change.
+            what: the change, for the message when waiting is in vain.
+            wait: seconds to wait for another change to finish.
+            on_wait: called once when another change holds the lock.
 
         Raises:
             Conflict: another change of the app did not finish in time.
         """
         lock = self.app_lock(app)
-        if not lock.acquire(timeout=wait):
+        busy = not lock.acquire(blocking=False)
+        if busy and on_wait is not None:
+            on_wait()
+        if busy and not lock.acquire(timeout=wait):
             raise Conflict(
                 f"App {app!r} is busy with another change; {what} was not done. "
                 "Try again when it finishes."

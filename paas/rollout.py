@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from paas.errors import DeployFailed
 from paas.healthcheck import HealthCheck, run_checks
@@ -120,14 +121,21 @@ def mark_up(platform: Platform, dyno: Dyno) -> None:
 
 
 def stop_dynos(platform: Platform, dynos: list[Dyno]) -> None:
-    """Take dynos out of the route table, then stop them."""
+    """Take dynos out of the route table, let the router see it, stop them."""
     if not dynos:
         return
+    routed = [d for d in dynos if d.id in platform.routable]
     for dyno in dynos:
         platform.routable.discard(dyno.id)
     platform.publish_routes()
-    for dyno in dynos:
-        stop_dyno(platform, dyno)
+    if routed:
+        # Routers poll the table every 50 ms; a request already sent to an
+        # old dyno is finished by the app's own SIGTERM handling.
+        # TODO: wait on the routers' in-flight counts of each dyno instead of
+        # a fixed pause; their stats do not yet tell two dynos of one name apart.
+        time.sleep(platform.settings.route_settle)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda dyno: stop_dyno(platform, dyno), dynos))
 
 
 def stop_dyno(platform: Platform, dyno: Dyno) -> None:
@@ -148,6 +156,36 @@ def stop_dyno(platform: Platform, dyno: Dyno) -> None:
         )
     platform.event(dyno.app, f"Process exited with status {code}", dyno.name)
     platform.event(dyno.app, "State changed from up to down", dyno.name)
+
+
+def replace_web_dynos(
+    platform: Platform, release: Release, old: list[Dyno], out: Output = quiet
+) -> list[Dyno]:
+    """Start a new dyno for each old web dyno, swap them in, stop the old.
+
+    Raises:
+        DeployFailed: a new dyno did not come up; the old ones keep serving.
+    """
+    started: list[Dyno] = []
+    try:
+        for dyno in old:
+            started.append(start_dyno(platform, release, "web", dyno.name, dyno.size))
+        ready = [_boot(platform, release, dyno, out) for dyno in started]
+    except DeployFailed as exc:
+        _discard(platform, release, started, exc)
+        raise
+    for dyno in ready:
+        mark_up(platform, dyno)
+    platform.publish_routes()
+    stop_dynos(platform, old)
+    return ready
+
+
+def _boot(platform: Platform, release: Release, dyno: Dyno, out: Output) -> Dyno:
+    out(f"       Waiting for {dyno.name} to accept connections on $PORT")
+    up = wait_until_up(platform, dyno, platform.settings.boot_timeout)
+    check_health(release, up, out)
+    return up
 
 
 def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
@@ -243,12 +281,7 @@ def _start_web(
             started.append(
                 start_dyno(platform, release, "web", f"web.{number}", entry.size)
             )
-        ready = []
-        for dyno in started:
-            out(f"       Waiting for {dyno.name} to accept connections on $PORT")
-            up = wait_until_up(platform, dyno, platform.settings.boot_timeout)
-            check_health(release, up, out)
-            ready.append(up)
+        ready = [_boot(platform, release, dyno, out) for dyno in started]
     except DeployFailed as exc:
         _discard(platform, release, started, exc)
         raise

@@ -27,6 +27,7 @@ class Settings:
     boot_timeout: float = 60.0
     stop_timeout: int = 30
     release_timeout: float = 3600.0
+    route_settle: float = 0.3
 
     @classmethod
     def from_env(cls) -> Settings:
