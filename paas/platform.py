@@ -34,7 +34,7 @@ def validate_app_name(name: str) -> None:
     Raises:
         InvalidInput: the name breaks the rule.
     """
-    if not APP_NAME.match(name):
+    if not APP_NAME.fullmatch(name):
         raise InvalidInput(
             f"App name {name!r} is invalid: use 3 to 30 lowercase letters, "
             "digits and dashes, starting with a letter and ending with a "
