@@ -1,0 +1,177 @@
+"""The platform checks app names, creates and destroys apps, publishes routes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from paas.errors import AppNotFound, InvalidInput
+from paas.platform import Platform, load_platform_id, validate_app_name
+from paas.router.table import AppRoute, Backend, read_route_table
+from paas.scheduler.fake import FakeBackend
+from paas.settings import Settings
+from tests.conftest import Deploy
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["shop", "abc", "my-app-2", "a1b", "a" * 30, "x--y"],
+    ids=["word", "shortest", "dashes-digits", "digit-inside", "longest", "two-dashes"],
+)
+def test_good_app_names_are_accepted(name: str) -> None:
+    validate_app_name(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ab",
+        "a" * 31,
+        "My_App",
+        "Shop",
+        "1shop",
+        "-shop",
+        "shop-",
+        "my app",
+        "shop.io",
+        "",
+        "shop\n",
+    ],
+    ids=[
+        "too-short",
+        "too-long",
+        "underscore-upper",
+        "upper",
+        "starts-with-digit",
+        "starts-with-dash",
+        "ends-with-dash",
+        "space",
+        "dot",
+        "empty",
+        "trailing-newline",
+    ],
+)
+def test_bad_app_names_are_rejected(name: str) -> None:
+    with pytest.raises(InvalidInput, match=r"^App name .* is invalid: use 3 to 30"):
+        validate_app_name(name)
+
+
+def test_bad_app_name_message_names_the_rule() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        validate_app_name("My_App")
+    assert caught.value.message == (
+        "App name 'My_App' is invalid: use 3 to 30 lowercase letters, digits "
+        "and dashes, starting with a letter and ending with a letter or digit."
+    )
+
+
+def test_created_app_gets_its_default_domain(platform: Platform) -> None:
+    platform.create_app("shop")
+    assert platform.store.list_domains("shop") == [("shop.localhost", "shop")]
+
+
+def test_app_creation_is_logged(
+    platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="paas.platform")
+    platform.create_app("shop")
+    assert caplog.messages == ["shop: App created"]
+
+
+def test_event_lands_in_the_app_log(platform: Platform) -> None:
+    platform.create_app("shop")
+    platform.event("shop", "Scaled to web=2", "api")
+    last = platform.logs.tail("shop", 1)[0]
+    assert (last.source, last.process, last.message) == (
+        "paas",
+        "api",
+        "Scaled to web=2",
+    )
+
+
+def test_destroyed_app_leaves_no_dynos(
+    platform: Platform, backend: FakeBackend, deploy: Deploy
+) -> None:
+    deploy("shop", {"web": "app", "worker": "work"})
+    platform.destroy_app("shop")
+    assert backend.list_dynos("shop") == []
+
+
+def test_destroyed_app_leaves_no_state(platform: Platform, deploy: Deploy) -> None:
+    deploy("shop")
+    platform.destroy_app("shop")
+    with pytest.raises(AppNotFound):
+        platform.store.get_app("shop")
+    assert platform.logs.tail("shop") == []
+
+
+def test_destroying_an_unknown_app_is_not_found(platform: Platform) -> None:
+    with pytest.raises(AppNotFound, match=r"^No app named 'shop'\."):
+        platform.destroy_app("shop")
+
+
+def test_route_table_sends_hosts_to_up_web_dynos(
+    platform: Platform, backend: FakeBackend, deploy: Deploy
+) -> None:
+    deploy("shop")
+    web = backend.dyno_named("shop", "web.1")
+    table = read_route_table(platform.settings.routes_path)
+    assert table.hosts == {"shop.localhost": "shop"}
+    assert table.apps["shop"] == AppRoute(
+        "up", [Backend("web.1", "127.0.0.1", web.port)]
+    )
+
+
+def test_app_without_release_routes_as_not_deployed(platform: Platform) -> None:
+    platform.create_app("shop")
+    assert platform.build_route_table().apps["shop"] == AppRoute("not_deployed")
+
+
+def test_app_without_web_process_routes_as_no_web(
+    platform: Platform, deploy: Deploy
+) -> None:
+    deploy("shop", {"worker": "python work.py"})
+    assert platform.build_route_table().apps["shop"] == AppRoute("no_web")
+
+
+def test_app_with_crashed_web_dyno_routes_as_crashed(
+    platform: Platform, backend: FakeBackend, deploy: Deploy
+) -> None:
+    deploy("shop")
+    web = backend.dyno_named("shop", "web.1")
+    platform.routable.discard(web.id)
+    backend.crash(web.id, 1)
+    assert platform.build_route_table().apps["shop"] == AppRoute("crashed")
+
+
+def test_booting_web_dyno_routes_as_starting(
+    platform: Platform, backend: FakeBackend, deploy: Deploy
+) -> None:
+    deploy("shop")
+    platform.routable.clear()
+    assert platform.build_route_table().apps["shop"] == AppRoute("starting")
+
+
+def test_error_page_url_config_var_reaches_the_route(
+    platform: Platform, deploy: Deploy
+) -> None:
+    deploy("shop", {"worker": "w"})
+    platform.store.set_config_vars("shop", {"ERROR_PAGE_URL": "http://e.test/"})
+    route = platform.build_route_table().apps["shop"]
+    assert route == AppRoute("no_web", error_page_url="http://e.test/")
+
+
+def test_route_table_file_is_json_for_routers(
+    platform: Platform, deploy: Deploy
+) -> None:
+    deploy("shop", {"worker": "w"})
+    data = json.loads(platform.settings.routes_path.read_text())
+    assert data["apps"]["shop"]["state"] == "no_web"
+
+
+def test_platform_id_is_kept_across_starts(settings: Settings) -> None:
+    first = load_platform_id(settings)
+    assert load_platform_id(settings) == first
+    assert len(first) == 8
