@@ -8,7 +8,7 @@ import click
 
 from paas.cli.client import Client, CliError, resolve_app
 from paas.cli.main import APP_OPTION, JSON_OPTION, cli
-from paas.cli.output import print_json, ps_lines
+from paas.cli.output import print_json, ps_lines, step
 
 EXIT_PREFIX = "\x00paas-exit "
 
@@ -46,9 +46,9 @@ def ps_scale(changes: tuple[str, ...], app: str | None) -> None:
             raise CliError(f"No process types on {name}. Push a Procfile first.")
         click.echo(" ".join(_entry(e) for e in formation))
         return
-    click.echo("Scaling dynos... ", nl=False, err=True)
     body = {"updates": list(changes)}
-    formation = client.request("PATCH", f"/v1/apps/{name}/formation", json=body)
+    with step("Scaling dynos"):
+        formation = client.request("PATCH", f"/v1/apps/{name}/formation", json=body)
     summary = ", ".join(
         f"{e['process_type']} at {e['quantity']}:{e['size']}" for e in formation
     )
@@ -102,8 +102,8 @@ def ps_restart(
         if process_type
         else "all dynos"
     )
-    click.echo(f"Restarting {what} on {name}... ", nl=False, err=True)
-    Client().request("DELETE", f"/v1/apps/{name}/dynos", params=params)
+    with step(f"Restarting {what} on {name}"):
+        Client().request("DELETE", f"/v1/apps/{name}/dynos", params=params)
     click.echo("done", err=True)
 
 
@@ -113,8 +113,8 @@ def ps_restart(
 def ps_stop(dyno: str, app: str | None) -> None:
     """Stop a dyno; a formation dyno is started again fresh."""
     name = resolve_app(app)
-    click.echo(f"Stopping {dyno} on {name}... ", nl=False, err=True)
-    Client().request("DELETE", f"/v1/apps/{name}/dynos", params={"dyno": dyno})
+    with step(f"Stopping {dyno} on {name}"):
+        Client().request("DELETE", f"/v1/apps/{name}/dynos", params={"dyno": dyno})
     click.echo("done", err=True)
 
 
@@ -130,9 +130,9 @@ def run(
     name = resolve_app(app)
     client = Client()
     text = " ".join(command)
-    click.echo(f"Running {text} on {name}... ", nl=False, err=True)
     body = {"command": text, "size": size}
-    dyno = client.request("POST", f"/v1/apps/{name}/dynos", json=body)
+    with step(f"Running {text} on {name}"):
+        dyno = client.request("POST", f"/v1/apps/{name}/dynos", json=body)
     click.echo(f"up, {dyno['name']} ({dyno['size']})", err=True)
     if detach:
         click.echo(f"Run 'paas logs -a {name} --ps {dyno['name']}' to see its output.")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from paas.cli.client import Client, CliError, resolve_app, save_credentials
-from paas.cli.output import print_json, table, when
+from paas.cli.output import print_json, step, table, when
 
 APP_OPTION = click.option("-a", "--app", "app", help="The app (default: git remote).")
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -68,6 +68,35 @@ def version_command() -> None:
     click.echo(f"paas server {server['version']} (API v{server['api_version']})")
 
 
+@cli.command("system:df")
+@JSON_OPTION
+def system_df(as_json: bool) -> None:
+    """Show the disk the platform uses: images per app, containers, data."""
+    usage = Client().request("GET", "/v1/disk")
+    if as_json:
+        print_json(usage)
+        return
+    rows = [["App", "Images", "Size"]]
+    for app, entry in sorted(usage["apps"].items()):
+        rows.append([app, str(entry["images"]), human_size(entry["bytes"])])
+    click.echo(table(rows))
+    click.echo("")
+    click.echo(f"Release images:   {human_size(usage['images_bytes'])}")
+    click.echo(f"Dyno containers:  {human_size(usage['containers_bytes'])}")
+    click.echo(f"Dangling layers:  {human_size(usage['dangling_bytes'])}")
+    click.echo(f"Data dir:         {human_size(usage['data_dir_bytes'])}")
+
+
+def human_size(size: int) -> str:
+    """Format bytes as KB, MB or GB."""
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{int(value)} B"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 # apps
 
 
@@ -90,8 +119,8 @@ def apps(as_json: bool) -> None:
 @click.option("--no-remote", is_flag=True, help="Do not add a 'paas' git remote.")
 def apps_create(name: str, no_remote: bool) -> None:
     """Create an app."""
-    click.echo(f"Creating {name}... ", nl=False, err=True)
-    app = Client().request("POST", "/v1/apps", json={"name": name})
+    with step(f"Creating {name}"):
+        app = Client().request("POST", "/v1/apps", json={"name": name})
     click.echo("done", err=True)
     click.echo(f"{app['web_url']} | {app['git_url']}")
     if not no_remote and _in_git_repo():
@@ -129,8 +158,8 @@ def apps_destroy(name: str, confirm: str | None) -> None:
             f"This destroys {name!r} and everything it has. To proceed, run "
             f"'paas apps:destroy {name} --confirm {name}'."
         )
-    click.echo(f"Destroying {name}... ", nl=False, err=True)
-    Client().request("DELETE", f"/v1/apps/{name}")
+    with step(f"Destroying {name}"):
+        Client().request("DELETE", f"/v1/apps/{name}")
     click.echo("done", err=True)
 
 

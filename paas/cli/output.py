@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,3 +78,17 @@ def _dyno_line(dyno: dict[str, Any]) -> str:
 def shell_quote(value: str) -> str:
     """Quote a value for ``config --shell`` output."""
     return shlex.quote(value)
+
+
+@contextmanager
+def step(text: str) -> Iterator[None]:
+    """Print ``text... `` before a request; end the line with ``!`` if it fails.
+
+    Without the ``!`` the ``Error:`` line would be glued to the step's text.
+    """
+    click.echo(f"{text}... ", nl=False, err=True)
+    try:
+        yield
+    except click.ClickException:
+        click.echo("!", err=True)
+        raise

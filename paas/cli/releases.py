@@ -6,7 +6,7 @@ import click
 
 from paas.cli.client import Client, CliError, resolve_app
 from paas.cli.main import APP_OPTION, JSON_OPTION, cli
-from paas.cli.output import print_json, shell_quote, table, when
+from paas.cli.output import print_json, shell_quote, step, table, when
 
 
 @cli.command("config")
@@ -51,10 +51,9 @@ def config_set(pairs: tuple[str, ...], app: str | None) -> None:
     """Set config vars (KEY=value ...); releases and restarts the app."""
     name = resolve_app(app)
     changes = parse_assignments(pairs)
-    click.echo(
-        f"Setting {', '.join(changes)} and restarting {name}... ", nl=False, err=True
-    )
-    result = Client().request("PATCH", f"/v1/apps/{name}/config-vars", json=changes)
+    path = f"/v1/apps/{name}/config-vars"
+    with step(f"Setting {', '.join(changes)} and restarting {name}"):
+        result = Client().request("PATCH", path, json=changes)
     click.echo(f"done, v{result['release']}", err=True)
     for key, value in changes.items():
         click.echo(f"{key}: {value}")
@@ -77,10 +76,9 @@ def config_unset(keys: tuple[str, ...], app: str | None) -> None:
     """Unset config vars; releases and restarts the app."""
     name = resolve_app(app)
     changes = dict.fromkeys(keys)
-    click.echo(
-        f"Unsetting {', '.join(keys)} and restarting {name}... ", nl=False, err=True
-    )
-    result = Client().request("PATCH", f"/v1/apps/{name}/config-vars", json=changes)
+    path = f"/v1/apps/{name}/config-vars"
+    with step(f"Unsetting {', '.join(keys)} and restarting {name}"):
+        result = Client().request("PATCH", path, json=changes)
     click.echo(f"done, v{result['release']}", err=True)
 
 
@@ -169,10 +167,10 @@ def rollback(version: str | None, app: str | None) -> None:
     before = client.request("GET", f"/v1/apps/{name}/releases", params={"limit": 1})
     target = parse_version(version) if version else None
     label = f"v{target}" if target else "the previous release"
-    click.echo(f"Rolling back {name} to {label}... ", nl=False, err=True)
-    release = client.request(
-        "POST", f"/v1/apps/{name}/releases", json={"rollback": target}
-    )
+    with step(f"Rolling back {name} to {label}"):
+        release = client.request(
+            "POST", f"/v1/apps/{name}/releases", json={"rollback": target}
+        )
     click.echo(f"done, v{release['version']}", err=True)
     click.echo(
         "Rollback affects code and config vars; it doesn't add or remove add-ons."
