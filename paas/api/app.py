@@ -23,6 +23,7 @@ from paas.api import views
 from paas.api.auth import TokenAuthMiddleware
 from paas.api.deps import Services, run_sync, services
 from paas.deploys import deploy_push
+from paas.disk import disk_usage, prune_app_images, prune_dangling
 from paas.errors import InvalidInput, PaasError
 from paas.git import advertise_refs, ensure_repo, receive_pack, save_request_body
 from paas.hooks.pre_receive import RESULT_PREFIX
@@ -57,6 +58,13 @@ async def paas_error(request: Request, exc: Exception) -> Response:
         raise exc
     body = {"id": type(exc).__name__, "error": exc.message}
     return JSONResponse(body, status_code=exc.status_code)
+
+
+async def disk(request: Request) -> Response:
+    """Report the disk the platform uses."""
+    found = services(request)
+    usage = await run_sync(disk_usage, found.platform, found.builder.client)
+    return JSONResponse(usage)
 
 
 async def version(request: Request) -> Response:
@@ -123,6 +131,8 @@ async def create_build(request: Request) -> Response:
         try:
             deploy_push(found.platform, found.builder, app, archive, commit, out)
             result = "ok"
+            prune_app_images(found.platform, found.builder.client, app)
+            prune_dangling(found.builder.client)
         except PaasError as exc:
             out(f" !     {exc.message}")
             out(" !     Push failed")
@@ -163,6 +173,7 @@ def build_app(found: Services, lifespan: Lifespan | None = None) -> Starlette:
     """
     routes = [
         Route("/v1/version", version),
+        Route("/v1/disk", disk),
         Route("/{app}.git/info/refs", git_info_refs),
         Route("/{app}.git/git-receive-pack", git_receive_pack, methods=["POST"]),
         Route("/v1/apps/{app}/builds", create_build, methods=["POST"]),

@@ -80,6 +80,7 @@ class LocalBackend(SchedulerBackend):
             "paas.dyno": spec.name,
             "paas.command": spec.command,
             "paas.size": size.name,
+            "paas.image": spec.image,
             "paas.one_off": "1" if spec.one_off else "0",
         }
         suffix = secrets.token_hex(3)
