@@ -76,8 +76,11 @@ class LogStore:
         return self.directory / f"{app}.log"
 
     def _load(self, app: str) -> list[LogLine]:
+        # Records end at "\n" only: a message may hold "\r" or other
+        # characters that splitlines() and universal newlines break on.
         try:
-            records = self._path(app).read_text(errors="replace").splitlines()
+            with self._path(app).open(errors="replace", newline="") as handle:
+                records = handle.read().removesuffix("\n").split("\n")
         except FileNotFoundError:
             return []
         lines = []
