@@ -1,0 +1,133 @@
+"""Buildpacks are detected by marker files and render a Dockerfile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paas.buildpacks import (
+    detect_buildpack,
+    find_buildpack,
+    load_buildpacks,
+    python_install_mode,
+    render_dockerfile,
+)
+from paas.errors import BuildFailed, InvalidInput
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "requirements.txt",
+        "pyproject.toml",
+        "Pipfile.lock",
+        "setup.py",
+        "runtime.txt",
+        ".python-version",
+    ],
+)
+def test_python_is_detected_by_marker_file(tmp_path: Path, marker: str) -> None:
+    (tmp_path / marker).write_text("")
+    buildpack, found = detect_buildpack(tmp_path)
+    assert (buildpack.name, found) == ("python", marker)
+
+
+def test_marker_must_be_a_file(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").mkdir()
+    with pytest.raises(BuildFailed):
+        detect_buildpack(tmp_path)
+
+
+def test_no_marker_message_lists_the_files_to_add(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("hi")
+    with pytest.raises(BuildFailed) as caught:
+        detect_buildpack(tmp_path)
+    assert caught.value.message == (
+        "No default language could be detected for this app. Add one of these "
+        "files at the root of the repo: .python-version, Pipfile.lock, "
+        "pyproject.toml, requirements.txt, runtime.txt, setup.py."
+    )
+
+
+def test_buildpack_is_found_by_name() -> None:
+    assert find_buildpack("python").display_name == "Python"
+
+
+def test_unknown_buildpack_name_lists_known_ones() -> None:
+    message = r"^No buildpack named 'ruby'\. Known buildpacks: python\.$"
+    with pytest.raises(InvalidInput, match=message):
+        find_buildpack("ruby")
+
+
+def test_buildpacks_load_in_their_order(tmp_path: Path) -> None:
+    for name, order in [("late", 90), ("early", 10), ("also-early", 10)]:
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "buildpack.yaml").write_text(
+            f"name: {name}\ndisplay_name: {name}\norder: {order}\n"
+            "template: x.j2\ndetect:\n  any_of: [x]\n"
+        )
+    names = [buildpack.name for buildpack in load_buildpacks(tmp_path)]
+    assert names == ["also-early", "early", "late"]
+
+
+@pytest.mark.parametrize(
+    ("files", "mode"),
+    [
+        (["requirements.txt"], "requirements"),
+        (["requirements.txt", "pyproject.toml"], "requirements"),
+        (["pyproject.toml"], "project"),
+        (["setup.py"], "project"),
+    ],
+    ids=["requirements", "both", "pyproject", "setup-py"],
+)
+def test_install_mode_follows_the_files(
+    tmp_path: Path, files: list[str], mode: str
+) -> None:
+    for name in files:
+        (tmp_path / name).write_text("")
+    assert python_install_mode(tmp_path) == mode
+
+
+def render(source: Path) -> str:
+    python = find_buildpack("python")
+    return render_dockerfile(python, source, app="shop", stack="paas/stack:trixie")
+
+
+def pip_install_line(dockerfile: str) -> str:
+    lines = dockerfile.splitlines()
+    return next(
+        line for line in lines if line.startswith("RUN") and "pip install" in line
+    )
+
+
+def test_dockerfile_starts_from_the_stack(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    lines = render(tmp_path).splitlines()
+    assert "FROM paas/stack:trixie" in lines
+    assert lines[0] == "# Rendered by paas for shop (Python buildpack)."
+
+
+def test_requirements_are_installed_before_the_code_is_copied(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("flask\n")
+    lines = render(tmp_path).splitlines()
+    install = lines.index(pip_install_line(render(tmp_path)))
+    copy_code = lines.index("COPY --chown=1000:1000 . /app")
+    assert lines.index("COPY requirements.txt /app/requirements.txt") < install
+    assert install < copy_code
+
+
+def test_pyproject_app_is_installed_from_its_source(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
+    text = render(tmp_path)
+    assert "requirements.txt" not in text
+    assert pip_install_line(text).endswith(" pip install /app")
+
+
+def test_build_env_prefixes_the_pip_install(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("")
+    assert pip_install_line(render(tmp_path)) == (
+        "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 "
+        "PIP_ROOT_USER_ACTION=ignore pip install -r /app/requirements.txt"
+    )
