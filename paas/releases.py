@@ -107,7 +107,8 @@ def release_and_roll_out(
     else:
         platform.store.set_release_status(app, release.version, RELEASE_SUCCEEDED)
     platform.event(app, f"Release v{release.version} created: {description}")
-    return release
+    # The roll-out recorded the outcome in the store, not on this object.
+    return platform.store.get_release(app, release.version)
 
 
 def rollback(platform: Platform, app: str, version: int | None) -> Release:
