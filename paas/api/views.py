@@ -218,7 +218,10 @@ async def list_releases(request: Request) -> Response:
     store = services(request).platform.store
     app = request.path_params["app"]
     await run_sync(store.get_app, app)
-    limit = int(request.query_params.get("limit", "0") or 0)
+    try:
+        limit = int(request.query_params.get("limit", "0") or 0)
+    except ValueError as exc:
+        raise InvalidInput("limit must be a whole number.") from exc
     releases = await run_sync(store.list_releases, app, limit)
     current = await run_sync(store.current_release, app)
     return JSONResponse(
