@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from paas.errors import DeployFailed, PaasError
+from paas.errors import BackendUnavailable, DeployFailed, PaasError
 from paas.platform import Platform
 from paas.rollout import (
     accepts_connections,
@@ -77,6 +77,8 @@ class Reconciler:
         while not self._stop.is_set():
             try:
                 self.reconcile_all()
+            except BackendUnavailable as exc:
+                logger.warning("Reconcile pass skipped: %s", exc.message)
             except Exception:
                 logger.exception("Reconcile pass failed")
             self._wake.wait(self.interval)

@@ -133,8 +133,10 @@ class LocalBackend(SchedulerBackend):
         if app is not None:
             filters["label"].append(f"paas.app={app}")
         try:
-            containers = self.client.containers.list(all=True, filters=filters)
-        except docker.errors.APIError as exc:
+            containers = self.client.containers.list(
+                all=True, filters=filters, ignore_removed=True
+            )
+        except (docker.errors.APIError, requests.exceptions.ConnectionError) as exc:
             raise BackendUnavailable(f"Could not list dynos: {exc}") from exc
         return [self._dyno(container) for container in containers]
 
