@@ -187,8 +187,8 @@ class Platform:
         """Compute the route table from the store and the engine."""
         dynos = self.backend.list_dynos()
         table = RouteTable()
-        for hostname, app in self.store.list_domains():
-            table.hosts[hostname] = app
+        for hostname, owner in self.store.list_domains():
+            table.hosts[hostname] = owner
         for app in self.store.list_apps():
             release = self.store.current_release(app.name)
             table.apps[app.name] = self._app_route(app, release, dynos)

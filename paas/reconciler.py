@@ -47,7 +47,7 @@ def backoff(restarts: int) -> float:
     """Return the wait before restart number ``restarts + 1`` of a dyno."""
     if restarts == 0:
         return 0.0
-    return min(BACKOFF_CAP, 5.0 * 2 ** (restarts - 1))
+    return float(min(BACKOFF_CAP, 5.0 * 2 ** (restarts - 1)))
 
 
 class Reconciler:
@@ -58,7 +58,7 @@ class Reconciler:
         self.interval = interval
         self.crashes: dict[tuple[str, str], CrashRecord] = {}
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
@@ -66,7 +66,7 @@ class Reconciler:
 
     def stop(self) -> None:
         """Ask the loop to end."""
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def poke(self) -> None:
@@ -74,7 +74,7 @@ class Reconciler:
         self._wake.set()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self.reconcile_all()
             except BackendUnavailable as exc:

@@ -16,7 +16,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paas import API_VERSION, __version__
 from paas.api import views
@@ -42,7 +42,7 @@ class VersionHeaderMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add ``X-Paas-Api-Version`` to each response."""
 
-        async def send_with_version(message: dict[str, Any]) -> None:
+        async def send_with_version(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-paas-api-version", str(API_VERSION).encode()))

@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import BinaryIO
+from typing import IO
 
 import httpx
 
@@ -53,7 +53,7 @@ def deploy(commit: str) -> int:
         return stream_build(archive, commit)
 
 
-def stream_build(archive: BinaryIO, commit: str) -> int:
+def stream_build(archive: IO[bytes], commit: str) -> int:
     """POST the archive to the control plane; print what it streams back."""
     url = f"{os.environ['PAAS_API_URL']}/v1/apps/{os.environ['PAAS_APP']}/builds"
     headers = {"Authorization": f"Bearer {os.environ['PAAS_HOOK_TOKEN']}"}
