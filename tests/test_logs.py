@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -153,7 +155,16 @@ def test_follower_gets_new_matching_lines(logs: LogStore) -> None:
 def test_router_datagrams_become_paas_lines(tmp_path: Path) -> None:
     logs = LogStore(tmp_path / "logs")
     listener = LogSocketListener(tmp_path / "logs.sock", logs)
-    listener._ingest("shop\trouter\tmethod=GET status=200\nbad record\n")
+    listener.start()
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            record = b"shop\trouter\tmethod=GET status=200\nbad record\n"
+            sender.sendto(record, str(tmp_path / "logs.sock"))
+        deadline = time.monotonic() + 2
+        while not logs.tail("shop") and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        listener.close()
     line = logs.tail("shop")[0]
     assert (line.source, line.process, line.message) == (
         "paas",
