@@ -87,9 +87,9 @@ def client(api: Services) -> Iterator[TestClient]:
 def deploy(platform: Platform) -> Deploy:
     """Return a function that releases an image of an app and rolls it out.
 
-    It creates the app on first use. Its keyword arguments are the
-    release's ``process_types`` (default: one web process) and
-    ``config_vars``.
+    It creates the app on first use, as a push would. Its arguments are the
+    app, the release's ``process_types`` (default: one web process) and the
+    app's ``config_vars`` to set first.
     """
 
     def release_app(
@@ -99,6 +99,8 @@ def deploy(platform: Platform) -> Deploy:
     ) -> Release:
         if app not in {found.name for found in platform.store.list_apps()}:
             platform.create_app(app)
+        if config_vars is not None:
+            platform.store.set_config_vars(app, config_vars)
         number = len(platform.store.list_releases(app)) + 1
         release = platform.store.create_release(
             app,
@@ -106,7 +108,7 @@ def deploy(platform: Platform) -> Deploy:
             image=f"paas/{app}:build{number}",
             commit=f"c0ffee{number}",
             build_id=f"build{number}",
-            config_vars=config_vars or {},
+            config_vars=platform.store.get_app(app).config_vars,
             process_types=process_types or {"web": "python app.py"},
             created_by="git push",
         )
