@@ -36,9 +36,12 @@ class AccessLog:
 
     def add(self, app: str, message: str) -> None:
         """Queue one line for an app; flush when the batch is due or full."""
+        self.add_line(f"{app}\trouter\t{message}\n".encode())
+
+    def add_line(self, line: bytes) -> None:
+        """Queue one whole ``<app>\\trouter\\t<message>\\n`` line."""
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s", app, message)
-        line = f"{app}\trouter\t{message}\n".encode()
+            logger.debug("%s", line.decode("utf-8", "replace").rstrip("\n"))
         if self._size + len(line) > MAX_DATAGRAM:
             self.flush()
         self._batch.append(line)
@@ -71,24 +74,10 @@ class AccessLog:
         self._sock.close()
 
 
-def format_info(
-    method: str,
-    path: str,
-    host: str,
-    request_id: str,
-    fwd: str,
-    dyno: str,
-    connect_ms: int,
-    service_ms: int,
-    status: int,
-    size: int,
-) -> str:
-    """Return Heroku's line for a request that reached a dyno."""
-    return (
-        f'at=info method={method} path="{path}" host={host} '
-        f'request_id={request_id} fwd="{fwd}" dyno={dyno} connect={connect_ms}ms '
-        f"service={service_ms}ms status={status} bytes={size} protocol=http"
-    )
+INFO_LINE = (
+    b'%s\trouter\tat=info method=%s path="%s" host=%s request_id=%s fwd="%s" '
+    b"dyno=%s connect=%dms service=%dms status=%d bytes=%d protocol=http\n"
+)
 
 
 def format_error(

@@ -52,15 +52,15 @@ class Balancer:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._hosts: dict[str, Destination] = {}
+        self._hosts: dict[bytes, Destination] = {}
         self._upstreams: dict[tuple[str, str, str, int], Upstream] = {}
         self._stamp: tuple[int, int, int] | None = None
 
     def lookup(self, host: bytes) -> Destination | None:
         """Return where a request for a Host header value goes, if anywhere."""
-        found = self._hosts.get(host.decode("latin-1"))
+        found = self._hosts.get(host)
         if found is None:
-            found = self._hosts.get(normalize_host(host.decode("latin-1")))
+            found = self._hosts.get(normalize_host(host.decode("latin-1")).encode())
         return found
 
     def pick(self, upstreams: list[Upstream]) -> Upstream:
@@ -99,7 +99,7 @@ class Balancer:
             ups = [self._keep(old, app, b.name, b.address, b.port) for b in route.dynos]
             apps[app] = Destination(app, route, ups)
         self._hosts = {
-            normalize_host(host): apps[app]
+            normalize_host(host).encode(): apps[app]
             for host, app in table.hosts.items()
             if app in apps
         }

@@ -31,6 +31,24 @@ _REQUEST_KEEP = frozenset({b"host", b"content-length", b"transfer-encoding", b"e
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([^ \x00-\x1f]+) (HTTP/1\.[01])")
 _FIELDS = re.compile(rb"(?:\r\n" + _TOKEN + rb":[^\r\n]*)*")
+_REQUEST = re.compile(
+    rb"("
+    + _TOKEN
+    + rb") ([^ \x00-\x1f]+) (HTTP/1\.[01])((?:\r\n"
+    + _TOKEN
+    + rb":[^\r\n]*)*)"
+)
+# Request fields other than Host that need attention; most requests have none.
+_REQUEST_OTHER = re.compile(
+    rb"\r\n(?:content-length|transfer-encoding|connection|keep-alive|te|trailer"
+    rb"|upgrade|expect|proxy-[^:]*|x-forwarded-(?:for|proto|port)|x-request-start"
+    rb"|x-request-id):"
+)
+_RESPONSE_RARE = re.compile(
+    rb"\r\n(?:transfer-encoding|keep-alive|te|trailer|upgrade|proxy-[^:]*"
+    rb"|x-request-id):"
+)
+_STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: |$)")
 _ID_CHARS = re.compile(rb"[A-Za-z0-9+/=-]{20,200}")
 _random_bits = random.Random().getrandbits
 
@@ -107,6 +125,28 @@ def parse_request_head(head: bytes, max_line: int, max_headers: int) -> RequestH
     Raises:
         BadRequest: with 400, 405, 414, 431 or 505 for a request to refuse.
     """
+    match = _REQUEST.fullmatch(head)
+    if match is None or len(head) > max_line:
+        return _parse_request_slowly(head, max_line, max_headers)
+    method, target, version, fields = match.groups()
+    if method == b"CONNECT" or fields.count(b"\r\n") > max_headers:
+        return _parse_request_slowly(head, max_line, max_headers)
+    request = RequestHead(method, target, version, head)
+    if version == b"HTTP/1.0":
+        request.keep_alive = False
+    lower = fields.lower()
+    if _REQUEST_OTHER.search(lower) is None:
+        # The common case: Host is the one field the router acts on.
+        start = lower.find(b"\r\nhost:") + 7
+        if start > 6 and lower.find(b"\r\nhost:", start) < 0:
+            request.host = fields[start : _field_end(fields, start)].strip()
+            if request.host:
+                return request
+    return _parse_request_slowly(head, max_line, max_headers)
+
+
+def _parse_request_slowly(head: bytes, max_line: int, max_headers: int) -> RequestHead:
+    """Parse any request head, naming the first rule it breaks."""
     line_end = head.find(b"\r\n")
     if line_end < 0:
         line_end = len(head)
@@ -252,13 +292,22 @@ def parse_response_head(head: bytes, request_method: bytes) -> ResponseHead:
     if line_end < 0:
         line_end = len(head)
     status_line = head[:line_end]
-    status = _status(status_line)
     fields = head[line_end:]
-    response = ResponseHead(status, status_line, fields, UNTIL_CLOSE, True)
+    response = ResponseHead(
+        _status(status_line), status_line, fields, UNTIL_CLOSE, True
+    )
     response.keep_alive = status_line[7:8] == b"1"
-    found = list(_RESPONSE_SPECIAL.finditer(fields.lower()))
-    if found:
-        _apply_response_fields(response, found)
+    lower = fields.lower()
+    if _RESPONSE_RARE.search(lower) is not None or not _read_common_fields(
+        response, lower
+    ):
+        response.fields = fields
+        response.length = UNTIL_CLOSE
+        response.keep_alive = status_line[7:8] == b"1"
+        found = list(_RESPONSE_SPECIAL.finditer(lower))
+        if found:
+            _apply_response_fields(response, found)
+    status = response.status
     if status < 200 or status == 204 or status == 304 or request_method == b"HEAD":
         response.length = 0
     if response.length == UNTIL_CLOSE:
@@ -266,13 +315,38 @@ def parse_response_head(head: bytes, request_method: bytes) -> ResponseHead:
     return response
 
 
+def _read_common_fields(response: ResponseHead, lower: bytes) -> bool:
+    """Read Content-Length and Connection the quick way; False if it cannot."""
+    fields = response.fields
+    start = lower.find(b"\r\ncontent-length:") + 17
+    if start > 16:
+        if lower.find(b"\r\ncontent-length:", start) >= 0:
+            return False
+        value = fields[start : _field_end(fields, start)].strip()
+        if not value.isdigit():
+            raise BadResponse("invalid Content-Length")
+        response.length = int(value)
+    start = lower.find(b"\r\nconnection:") + 14
+    if start > 13:
+        end = _field_end(fields, start)
+        value = lower[start:end].strip()
+        if value == b"keep-alive":
+            response.keep_alive = True
+        elif value == b"close":
+            response.keep_alive = False
+        else:
+            return False
+        if lower.find(b"\r\nconnection:", end) >= 0:
+            return False
+        response.fields = fields[: start - 14] + fields[end:]
+    return True
+
+
 def _status(status_line: bytes) -> int:
-    if status_line[:7] != b"HTTP/1." or status_line[8:9] != b" ":
+    match = _STATUS_LINE.match(status_line)
+    if match is None:
         raise BadResponse("malformed status line")
-    code = status_line[9:12]
-    if not code.isdigit() or len(code) != 3 or status_line[12:13] not in (b"", b" "):
-        raise BadResponse("malformed status code")
-    return int(code)
+    return int(match.group(1))
 
 
 def _apply_response_fields(

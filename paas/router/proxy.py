@@ -112,7 +112,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0] if peer else "").encode()
-        self.deadline = self.loop.time() + self.config.header_timeout
+        self.deadline = self.router.now + self.config.header_timeout
         self.router.clients.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -121,10 +121,16 @@ class ClientConnection(asyncio.Protocol):
         if state == BODY:
             self._forward_body(data)
         elif state == HEAD:
-            if not self.buffer:
-                self.deadline = self.loop.time() + self.config.header_timeout
-            self.buffer += data
-            self._read_head()
+            if self.buffer:
+                self.buffer += data
+                self._read_head()
+            elif data[-4:] == b"\r\n\r\n" and data.find(b"\r\n\r\n") == len(data) - 4:
+                # One whole head in one read, the usual case: skip the buffer.
+                self._parse_head(data[:-4])
+            else:
+                self.deadline = self.router.now + self.config.header_timeout
+                self.buffer += data
+                self._read_head()
         elif state == TUNNEL:
             if self.conn is not None:
                 self.conn.send(data)
@@ -175,11 +181,13 @@ class ClientConnection(asyncio.Protocol):
         if end < 0:
             self._check_partial_head()
             return
-        start = 0
-        while buffer[start : start + 2] == b"\r\n":
-            start += 2
-        head = bytes(buffer[start:end])
+        head = bytes(buffer[:end])
         del buffer[: end + 4]
+        self._parse_head(head)
+
+    def _parse_head(self, head: bytes) -> None:
+        if head[:2] == b"\r\n":
+            head = head.lstrip(b"\r\n")  # RFC 9112 2.2: ignore empty lines first
         config = self.config
         try:
             request = parse_request_head(head, config.max_line, config.max_headers)
@@ -339,7 +347,7 @@ class ClientConnection(asyncio.Protocol):
         if rest is not None:
             self._end_body(rest)
         else:
-            self.deadline = self.loop.time() + self.config.idle_timeout
+            self.deadline = self.router.now + self.config.idle_timeout
 
     def _forward_body(self, data: bytes) -> None:
         exchange, conn = self.exchange, self.conn
@@ -350,7 +358,7 @@ class ClientConnection(asyncio.Protocol):
         if rest is not None:
             self._end_body(rest)
         elif not exchange.responding:
-            self.deadline = self.loop.time() + self.config.idle_timeout
+            self.deadline = self.router.now + self.config.idle_timeout
 
     def _frame_body(
         self, exchange: Exchange, data: bytes
@@ -384,7 +392,7 @@ class ClientConnection(asyncio.Protocol):
         if self.state == BODY or self.state == PENDING:
             self.state = WAIT
         if not exchange.responding:
-            self.deadline = self.loop.time() + self.config.first_byte_timeout
+            self.deadline = self.router.now + self.config.first_byte_timeout
 
     # response side, called by UpstreamConnection
 
@@ -396,7 +404,7 @@ class ClientConnection(asyncio.Protocol):
             exchange = self.exchange
             if exchange is not None:
                 exchange.sent += len(data)
-            self.deadline = self.loop.time() + self.config.idle_timeout
+            self.deadline = self.router.now + self.config.idle_timeout
 
     def wants_upgrade(self) -> bool:
         """Say whether the current request asked for a protocol upgrade."""
@@ -531,7 +539,7 @@ class ClientConnection(asyncio.Protocol):
             self._close()
             return
         self.state = HEAD
-        self.deadline = self.loop.time() + self.config.keepalive_timeout
+        self.deadline = self.router.now + self.config.keepalive_timeout
         if self.paused_by_upstream:
             self.paused_by_upstream = False
             self._update_reading()
@@ -632,20 +640,23 @@ class ClientConnection(asyncio.Protocol):
         if dest is None:
             return
         dyno = exchange.tried[-1].name if exchange.tried else ""
-        service = int((self.loop.time() - exchange.started) * 1000)
-        line = access.format_info(
-            request.method.decode("latin-1"),
-            request.target.decode("latin-1"),
-            request.host.decode("latin-1"),
-            exchange.request_id.decode(),
-            self._fwd(request),
-            dyno,
+        fwd = self.peer
+        if request.forwarded_for:
+            fwd = request.forwarded_for + b", " + fwd
+        line = access.INFO_LINE % (
+            dest.app.encode(),
+            request.method,
+            request.target,
+            request.host,
+            exchange.request_id,
+            fwd,
+            dyno.encode(),
             exchange.connect_ms,
-            service,
+            (self.loop.time() - exchange.started) * 1000,
             exchange.status,
             exchange.sent,
         )
-        self.router.access.add(dest.app, line)
+        self.router.access.add_line(line)
 
     def _log_error(
         self, exchange: Exchange, code: str, status: int, level: str = "at=error"

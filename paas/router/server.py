@@ -36,6 +36,10 @@ class Router:
         self.stats_path = run_dir / f"router-stats-{os.getpid()}.json"
         self.clients: set[ClientConnection] = set()
         self.closing = False
+        # Deadlines are set from this clock, which the sweeper advances: a
+        # timeout may end up to one sweep interval early, and the data path
+        # saves a clock read per event.
+        self.now = 0.0
         self.port = 0
         self.fixed_request_headers = b""
         self._server: asyncio.Server | None = None
@@ -52,6 +56,7 @@ class Router:
     async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
         """Load the route table, listen, and return the port listened on."""
         self._loop = asyncio.get_running_loop()
+        self.now = self._loop.time()
         self.stats_path.parent.mkdir(parents=True, exist_ok=True)
         self.balancer.reload_if_changed()
         sock = listen_socket(host, port, reuse_port)
@@ -83,7 +88,7 @@ class Router:
         self._timers.append(self.loop.call_later(interval, tick))
 
     def _sweep(self) -> None:
-        now = self.loop.time()
+        now = self.now = self.loop.time()
         for client in [c for c in self.clients if 0 < c.deadline <= now]:
             client.on_timeout()
 

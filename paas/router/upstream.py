@@ -64,13 +64,24 @@ class UpstreamConnection(asyncio.Protocol):
         if self.state == BODY:
             self._forward_body(data)
         elif self.state == HEAD:
-            self.buffer += data
-            self._read_head()
+            if self.buffer:
+                self.buffer += data
+                self._read_head()
+            else:
+                self._read_head_from(data)
         elif self.state == TUNNEL and self.client is not None:
             self.client.write(data)
         else:
             # A dyno talking out of turn cannot be kept in step.
             self.close()
+
+    def _read_head_from(self, data: bytes) -> None:
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            self.buffer += data
+            self._read_head()
+        else:
+            self._parse_head(data[:end], data[end + 4 :])
 
     def _read_head(self) -> None:
         end = self.buffer.find(b"\r\n\r\n")
@@ -81,6 +92,9 @@ class UpstreamConnection(asyncio.Protocol):
         head = bytes(self.buffer[:end])
         rest = bytes(self.buffer[end + 4 :])
         self.buffer.clear()
+        self._parse_head(head, rest)
+
+    def _parse_head(self, head: bytes, rest: bytes) -> None:
         try:
             response = parse_response_head(head, self.method)
         except BadResponse:
