@@ -121,7 +121,8 @@ class Reconciler:
             for d in dynos
             if not d.one_off and not self._wanted(d, release, formation)
         ]
-        for dyno in stale:
+        # Highest numbers go first, as when scaling down through the API.
+        for dyno in sorted(stale, key=lambda d: -d.number):
             self._stop(dyno)
         if release is None or release.image is None:
             return
