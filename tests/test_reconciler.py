@@ -1,0 +1,226 @@
+"""The reconciler makes the dynos match each app's formation and release."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from paas import reconciler as reconciler_module
+from paas.platform import Platform
+from paas.reconciler import BACKOFF_CAP, Reconciler, backoff
+from paas.scheduler.base import DynoSpec
+from paas.scheduler.fake import FakeBackend
+from paas.store import FormationEntry
+from tests.conftest import Deploy
+
+
+class Clock:
+    """Stands in for ``time`` in the reconciler, with a ``now`` tests move."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A clock the reconciler reads instead of the real one."""
+    fake = Clock()
+    monkeypatch.setattr(reconciler_module, "time", fake)
+    return fake
+
+
+def running(backend: FakeBackend, app: str = "shop") -> list[tuple[str, int]]:
+    dynos = backend.list_dynos(app)
+    return sorted((d.name, d.release) for d in dynos if d.running)
+
+
+def with_workers(platform: Platform, deploy: Deploy, quantity: int) -> None:
+    deploy("shop", {"web": "app", "worker": "work"})
+    entries = [
+        FormationEntry("web", 0, "basic"),
+        FormationEntry("worker", quantity, "basic"),
+    ]
+    platform.store.set_formation("shop", entries)
+
+
+@pytest.mark.parametrize(
+    ("restarts", "wait"),
+    [(0, 0.0), (1, 5.0), (2, 10.0), (3, 20.0), (6, 160.0), (7, 300.0), (50, 300.0)],
+    ids=["first", "second", "third", "fourth", "seventh", "capped", "far-capped"],
+)
+def test_backoff_doubles_up_to_the_cap(restarts: int, wait: float) -> None:
+    assert backoff(restarts) == wait
+
+
+def test_backoff_cap_is_five_minutes() -> None:
+    assert BACKOFF_CAP == 300.0
+
+
+def test_missing_dynos_are_started(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 2)
+    backend.stop_dyno(backend.dyno_named("shop", "web.1").id, timeout=1)
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1), ("worker.2", 1)]
+
+
+def test_crashed_dyno_is_restarted_at_once_the_first_time(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1)]
+    assert reconciler.crashes[("shop", "worker.1")].restarts == 1
+
+
+def test_second_crash_waits_for_the_backoff(
+    platform: Platform,
+    reconciler: Reconciler,
+    deploy: Deploy,
+    backend: FakeBackend,
+    clock: Clock,
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    for _ in range(2):
+        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
+        reconciler.reconcile_all()
+    assert running(backend) == []
+    clock.now += 4.9
+    reconciler.reconcile_all()
+    assert running(backend) == []
+
+
+def test_crashed_dyno_is_restarted_after_the_backoff(
+    platform: Platform,
+    reconciler: Reconciler,
+    deploy: Deploy,
+    backend: FakeBackend,
+    clock: Clock,
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    for _ in range(2):
+        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
+        reconciler.reconcile_all()
+    clock.now += 5.0
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1)]
+    assert reconciler.crashes[("shop", "worker.1")].restarts == 2
+
+
+def test_crash_is_told_in_the_app_log(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    backend.crash(backend.dyno_named("shop", "worker.1").id, 137, oom=True)
+    reconciler.reconcile_all()
+    lines = platform.logs.tail("shop", dyno="worker.1", source="paas")
+    assert [line.message for line in lines][-5:-1] == [
+        "Error R15 (Memory quota vastly exceeded): killed",
+        "Process exited with status 137",
+        "State changed from up to crashed",
+        "Restarting",
+    ]
+
+
+def test_dynos_of_deleted_apps_are_removed(
+    platform: Platform,
+    reconciler: Reconciler,
+    backend: FakeBackend,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    platform.create_app("shop")
+    spec = DynoSpec("gone", 3, "web", "web.1", "paas/gone:b1", "app", {})
+    backend.start_dyno(spec)
+    caplog.set_level(logging.INFO, logger="paas.reconciler")
+    reconciler.reconcile_all()
+    assert (backend.list_dynos(), backend.stopped) == ([], ["web.1"])
+    assert caplog.messages == ["Removing orphaned dyno web.1 of gone"]
+
+
+def test_dynos_beyond_the_formation_stop_highest_first(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 3)
+    reconciler.reconcile_all()
+    platform.store.set_formation("shop", [FormationEntry("worker", 1, "basic")])
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1)]
+    assert backend.stopped[-2:] == ["worker.3", "worker.2"]
+
+
+def test_dynos_of_an_older_release_are_replaced(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    release = platform.store.get_release("shop", 1)
+    platform.store.create_release(
+        "shop",
+        description="Deploy c0ffee2",
+        image="paas/shop:build2",
+        commit="c0ffee2",
+        build_id="build2",
+        config_vars={},
+        process_types=release.process_types,
+        status="succeeded",
+    )
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 2)]
+
+
+def test_extra_dyno_of_one_name_is_stopped(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    spec = backend.specs[backend.dyno_named("shop", "worker.1").id]
+    backend.start_dyno(spec)
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1)]
+
+
+def test_app_being_changed_is_left_alone(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    with_workers(platform, deploy, 1)
+    before = running(backend)
+    with platform.changing("shop", "a test"):
+        reconciler.reconcile_all()
+    assert running(backend) == before == [("web.1", 1)]
+
+
+def test_web_dyno_that_answers_is_made_routable(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    platform.routable.clear()
+    reconciler.reconcile_all()
+    assert platform.routable == {backend.dyno_named("shop", "web.1").id}
+
+
+def test_web_dyno_that_does_not_answer_stays_unroutable(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    platform.routable.clear()
+    backend.bind_web = False
+    backend.stop_dyno(backend.dyno_named("shop", "web.1").id, timeout=1)
+    reconciler.reconcile_all()
+    assert (running(backend), platform.routable) == ([("web.1", 1)], set())
