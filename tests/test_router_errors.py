@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -222,3 +223,20 @@ def test_refused_request_never_reaches_dyno(tmp_path: Path) -> None:
         router.route_app("shop", [router.start_dyno(recording)])
         router.request(b"GET / HTTP/1.1\r\nHost: shop.localhost\r\nHost: b\r\n\r\n")
     assert seen == []
+
+
+def test_connect_timeout_gets_h19(tmp_path: Path) -> None:
+    # A listener whose accept queue is full drops new SYNs: connect hangs.
+    with socket.socket() as full, running_router(tmp_path) as router:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = [socket.socket() for _ in range(2)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        router.route_app("shop", [port])
+        response = router.get()
+        for filler in fillers:
+            filler.close()
+    assert (response.status, b"Error H19" in response.body) == (503, True)

@@ -335,3 +335,54 @@ def test_socket_closes_without_request(router: RouterHarness) -> None:
         sock.settimeout(3)
         data = sock.recv(1000)
     assert data == b""
+
+
+def test_slow_client_pauses_dyno_instead_of_buffering(tmp_path: Path) -> None:
+    sent = [0]
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (64 << 20))
+        block = b"f" * 65536
+        for _ in range(1024):
+            writer.write(block)
+            await writer.drain()
+            sent[0] += len(block)
+
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(flood)])
+        with router.connect() as sock:
+            sock.sendall(build_request("GET", "/", "shop.localhost", {}))
+            time.sleep(0.5)
+            buffered = router.loops.call(
+                lambda: [
+                    c.transport.get_write_buffer_size() for c in router.router.clients
+                ]
+            )
+    assert max(buffered) < 1 << 20
+    assert sent[0] < 16 << 20
+
+
+def test_slow_dyno_pauses_upload_instead_of_buffering(tmp_path: Path) -> None:
+    async def stalled(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(3)
+
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(stalled)])
+        with router.connect() as sock:
+            head = (
+                b"POST / HTTP/1.1\r\nHost: shop.localhost\r\nContent-Length: %d\r\n\r\n"
+            )
+            sock.sendall(head % (256 << 20))
+            sock.setblocking(False)
+            accepted = 0
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline:
+                try:
+                    accepted += sock.send(b"u" * 65536)
+                except BlockingIOError:
+                    time.sleep(0.01)
+    assert accepted < 32 << 20
