@@ -127,7 +127,7 @@ def parse_version(text: str) -> int:
         CliError: not a release number.
     """
     digits = text.removeprefix("v")
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()):
         raise CliError(f"{text!r} is not a release. Use a version such as v3.")
     return int(digits)
 
