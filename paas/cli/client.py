@@ -70,12 +70,15 @@ def _local_token() -> str | None:
 class Client:
     """Calls /v1 endpoints and turns failures into clear CLI errors."""
 
-    def __init__(self) -> None:
+    def __init__(self, transport: httpx.BaseTransport | None = None) -> None:
+        """Read the API URL and token; ``transport`` replaces the network."""
         self.url, self.token = load_credentials()
         headers = {"Accept": f"application/vnd.paas+json; version={API_VERSION}"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=None)
+        self.http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=None, transport=transport
+        )
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a request and return its JSON answer."""
