@@ -6,13 +6,23 @@ import asyncio
 import logging
 import re
 import socket
+import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from paas.router.access import AccessLog
-from tests.test_router_support import echo_dyno, free_port, running_router
+from tests.test_router_support import (
+    SocketReader,
+    build_request,
+    echo_dyno,
+    free_port,
+    read_request,
+    running_router,
+    stalling_dyno,
+)
 
 
 @pytest.fixture
@@ -98,3 +108,38 @@ def test_access_lines_go_to_debug_logger(
     [record] = [r for r in caplog.records if r.name == "paas.router.access"]
     assert record.levelno == logging.DEBUG
     assert 'path="/debug"' in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("close", "code"), [(False, "H15"), (True, "H18")], ids=["idle", "closed"]
+)
+def test_dyno_stopping_mid_body_logs_code(
+    tmp_path: Path, log_socket: socket.socket, close: bool, code: str
+) -> None:
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(stalling_dyno(close))])
+        with router.connect() as sock:
+            sock.sendall(build_request("GET", "/", "shop.localhost", {}))
+            SocketReader(sock).read_all()
+        [[_, _, message]] = receive_lines(log_socket)
+    assert message.startswith(f"sock=backend at=error code={code} ")
+
+
+def test_client_leaving_early_logs_h27(
+    tmp_path: Path, log_socket: socket.socket
+) -> None:
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(0.5)
+
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(slow)])
+        with router.connect() as sock:
+            sock.sendall(build_request("GET", "/", "shop.localhost", {}))
+            time.sleep(0.1)
+            # Reset rather than FIN: a half-closed client may still read.
+            sock.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+        [[_, _, message]] = receive_lines(log_socket)
+    assert message.startswith('sock=client at=warning code=H27 desc="Client Request')

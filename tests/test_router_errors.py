@@ -18,6 +18,7 @@ from tests.test_router_support import (
     read_request,
     read_response,
     running_router,
+    stalling_dyno,
 )
 
 POST = b"POST / HTTP/1.1\r\nHost: a\r\n"
@@ -240,3 +241,15 @@ def test_connect_timeout_gets_h19(tmp_path: Path) -> None:
         for filler in fillers:
             filler.close()
     assert (response.status, b"Error H19" in response.body) == (503, True)
+
+
+@pytest.mark.parametrize("close", [False, True], ids=["idle-H15", "closed-H18"])
+def test_dyno_stopping_mid_body_closes_client(tmp_path: Path, close: bool) -> None:
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(stalling_dyno(close))])
+        with router.connect() as sock:
+            sock.sendall(build_request("GET", "/", "shop.localhost", {}))
+            reader = SocketReader(sock)
+            head = reader.read_until(b"\r\n\r\n")
+            rest = reader.read_all()
+    assert (head.startswith(b"HTTP/1.1 200 OK"), rest) == (True, b"half.")

@@ -323,6 +323,19 @@ async def echo_dyno(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) 
     writer.close()
 
 
+def stalling_dyno(close: bool) -> Handler:
+    """Return a dyno that sends half a body, then stalls or closes."""
+
+    async def dyno(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf.")
+        await writer.drain()
+        if not close:
+            await asyncio.sleep(5)
+
+    return dyno
+
+
 def seen_head(response: Response) -> str:
     """Return the request head an echo dyno reported."""
     return str(json.loads(response.body)["head"])
