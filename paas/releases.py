@@ -23,7 +23,7 @@ def validate_config_changes(changes: dict[str, str | None]) -> None:
     if not changes:
         raise InvalidInput("No config vars given. Use KEY=value.")
     for key, value in changes.items():
-        if not CONFIG_KEY.match(key):
+        if not CONFIG_KEY.fullmatch(key):
             raise InvalidInput(
                 f"Config var key {key!r} is invalid: use letters, digits and "
                 "underscores, not starting with a digit."
