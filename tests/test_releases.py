@@ -6,7 +6,12 @@ import pytest
 
 from paas.errors import Conflict, DeployFailed, InvalidInput, ReleaseNotFound
 from paas.platform import Platform
-from paas.releases import change_config_vars, config_size, rollback
+from paas.releases import (
+    change_config_vars,
+    config_size,
+    rollback,
+    validate_config_changes,
+)
 from paas.scheduler.fake import FakeBackend
 from tests.conftest import Deploy
 
@@ -84,6 +89,30 @@ def test_config_over_the_limit_is_refused_unchanged(platform: Platform) -> None:
     with pytest.raises(InvalidInput, match=r"over the limit of 32768 bytes"):
         change_config_vars(platform, "shop", {"B": "y" * 3000})
     assert list(platform.store.get_app("shop").config_vars) == ["A"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["FOO", "_FOO", "foo_2", "A"],
+    ids=["upper", "leading-underscore", "lower-digit", "one-letter"],
+)
+def test_good_config_keys_are_accepted(key: str) -> None:
+    validate_config_changes({key: "x"})
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["1FOO", "MY-KEY", "MY KEY", "FOO=", "", "FOO\n", "ÜBER"],
+    ids=["digit-first", "dash", "space", "equals", "empty", "newline", "unicode"],
+)
+def test_bad_config_keys_are_refused(key: str) -> None:
+    message = (
+        f"Config var key {key!r} is invalid: use letters, digits and "
+        "underscores, not starting with a digit."
+    )
+    with pytest.raises(InvalidInput) as caught:
+        validate_config_changes({key: "x"})
+    assert caught.value.message == message
 
 
 def test_config_size_counts_bytes_not_characters() -> None:
