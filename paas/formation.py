@@ -14,6 +14,7 @@ from paas.rollout import replace_web_dynos, start_dyno, stop_dynos
 from paas.scheduler.base import DYNO_SIZES, Dyno
 from paas.store import FormationEntry
 
+TERMINAL_ENV = ("TERM", "COLUMNS", "LINES")
 SCALE_ARG = re.compile(r"^([\w-]+)([=+-])(\d+)(?::([\w-]+))?$")
 
 
@@ -139,19 +140,39 @@ def restart(
 
 
 def run_one_off(
-    platform: Platform, app: str, command: str, size: str | None, detach: bool
+    platform: Platform,
+    app: str,
+    command: str,
+    size: str | None,
+    detach: bool,
+    tty: bool = False,
+    terminal_env: dict[str, str] | None = None,
 ) -> Dyno:
     """Start a ``run.NNNN`` dyno of the current release.
 
     Raises:
         Conflict: the app has no release with an image yet.
+        InvalidInput: an unknown size.
     """
+    if size is not None and size not in DYNO_SIZES:
+        raise InvalidInput(
+            f"Dyno size {size!r} is unknown. Sizes: {', '.join(DYNO_SIZES)}."
+        )
     release = platform.store.current_release(app)
     if release is None or release.image is None:
         raise Conflict(f"App {app!r} has no release yet. Push code first.")
     name = f"run.{random.randint(1000, 9999)}"
+    env = {k: v for k, v in (terminal_env or {}).items() if k in TERMINAL_ENV}
     dyno = start_dyno(
-        platform, release, "run", name, size or "standard-1x", command=command
+        platform,
+        release,
+        "run",
+        name,
+        size or "standard-1x",
+        command=command,
+        detached=detach,
+        tty=tty,
+        extra_env=env,
     )
     platform.event(app, f"Starting process with command `{command}` by paas run", name)
     return dyno

@@ -30,6 +30,7 @@ from paas.store import FormationEntry, Release
 logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 300.0
+ONE_OFF_GRACE = 60.0
 
 
 @dataclass
@@ -160,7 +161,12 @@ class Reconciler:
         self.crashes.pop((dyno.app, dyno.name), None)
 
     def _reap_one_off(self, dyno: Dyno) -> None:
-        if not dyno.running and dyno.labels.get("paas.detached") == "1":
+        # Attached one-offs are removed by whoever streams their output; one
+        # whose client went away is removed a while after it exits.
+        if dyno.running or dyno.finished_at is None:
+            return
+        detached = dyno.labels.get("paas.detached") == "1"
+        if detached or time.time() - dyno.finished_at > ONE_OFF_GRACE:
             self.platform.backend.stop_dyno(dyno.id, timeout=1)
 
     def _keep_running(

@@ -42,8 +42,12 @@ def start_dyno(
     name: str,
     size: str = DEFAULT_SIZE,
     command: str | None = None,
+    *,
+    detached: bool = False,
+    tty: bool = False,
+    extra_env: dict[str, str] | None = None,
 ) -> Dyno:
-    """Start one dyno of a release."""
+    """Start one dyno of a release; a given command makes it a one-off."""
     if release.image is None:
         raise DeployFailed(f"Release v{release.version} has no image to run.")
     spec = DynoSpec(
@@ -53,10 +57,12 @@ def start_dyno(
         name=name,
         image=release.image,
         command=command or release.process_types[process_type],
-        env=dyno_env(release, name),
+        env=(extra_env or {}) | dyno_env(release, name),
         size=size,
         network=platform.backend.prepare_app(release.app),
         one_off=command is not None,
+        detached=detached,
+        tty=tty,
     )
     dyno = platform.backend.start_dyno(spec)
     platform.attach_logs(dyno)

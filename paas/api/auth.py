@@ -52,8 +52,12 @@ class TokenAuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass authorised requests on; refuse the rest."""
-        if scope["type"] != "http" or self._authorised(scope):
+        if scope["type"] not in ("http", "websocket") or self._authorised(scope):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            # Closing before accepting makes the server answer the upgrade 403.
+            await send({"type": "websocket.close", "code": 1008})
             return
         body = json.dumps(
             {

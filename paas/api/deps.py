@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 from paas.builder import Builder
 from paas.platform import Platform
@@ -25,7 +25,7 @@ class Services:
         self.token = token
 
 
-def services(request: Request) -> Services:
+def services(request: HTTPConnection) -> Services:
     """Return the services of the app serving a request."""
     found: Services = request.app.state.services
     return found

@@ -112,8 +112,18 @@ async def run_dyno(request: Request) -> Response:
     found = services(request)
     app = request.path_params["app"]
     await run_sync(found.platform.store.get_app, app)
+    env = data.get("env") or {}
+    if not isinstance(env, dict):
+        raise InvalidInput("env must be an object of strings.")
     dyno = await run_sync(
-        run_one_off, found.platform, app, command, data.get("size"), True
+        run_one_off,
+        found.platform,
+        app,
+        command,
+        data.get("size"),
+        bool(data.get("detach")),
+        bool(data.get("tty")),
+        {str(k): str(v) for k, v in env.items()},
     )
     return JSONResponse(
         dyno_view(found.platform, found.reconciler, dyno) | {"id": dyno.id},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
 import click
@@ -9,6 +10,7 @@ import click
 from paas.cli.client import Client, CliError, resolve_app
 from paas.cli.main import APP_OPTION, JSON_OPTION, cli
 from paas.cli.output import print_json, ps_lines, step
+from paas.cli.terminal import run_in_terminal, terminal_env
 
 EXIT_PREFIX = "\x00paas-exit "
 
@@ -122,23 +124,33 @@ def ps_stop(dyno: str, app: str | None) -> None:
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--detach", is_flag=True, help="Run in the background; see paas logs.")
 @click.option("-s", "--size", help="Dyno size.")
+@click.option("--no-tty", is_flag=True, help="Do not attach a terminal.")
 @APP_OPTION
 def run(
-    command: tuple[str, ...], detach: bool, size: str | None, app: str | None
+    command: tuple[str, ...],
+    detach: bool,
+    size: str | None,
+    no_tty: bool,
+    app: str | None,
 ) -> None:
     """Run a one-off command in a fresh dyno; its exit code is passed on."""
     name = resolve_app(app)
     client = Client()
-    text = " ".join(command)
-    body = {"command": text, "size": size}
+    # One argument is a shell command line; several keep their quoting.
+    text = command[0] if len(command) == 1 else shlex.join(command)
+    use_tty = not detach and not no_tty and sys.stdin.isatty() and sys.stdout.isatty()
+    body: dict[str, object] = {"command": text, "size": size, "detach": detach}
+    if use_tty:
+        body |= {"tty": True, "env": terminal_env()}
     with step(f"Running {text} on {name}"):
         dyno = client.request("POST", f"/v1/apps/{name}/dynos", json=body)
     click.echo(f"up, {dyno['name']} ({dyno['size']})", err=True)
     if detach:
         click.echo(f"Run 'paas logs -a {name} --ps {dyno['name']}' to see its output.")
         return
-    code = _attach(client, name, dyno["name"])
-    sys.exit(code)
+    if use_tty:
+        sys.exit(run_in_terminal(client, name, dyno["name"]))
+    sys.exit(_attach(client, name, dyno["name"]))
 
 
 def _attach(client: Client, app: str, dyno: str) -> int:

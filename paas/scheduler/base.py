@@ -9,9 +9,12 @@ dynos on one Docker engine; a Swarm backend fills the same interface.
 
 from __future__ import annotations
 
+import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+from paas.errors import BackendUnavailable
 
 DYNO_PORT = 5000
 
@@ -53,6 +56,10 @@ class DynoSpec:
     size: str = DEFAULT_SIZE
     network: str = ""
     one_off: bool = False
+    detached: bool = False
+    # A TTY dyno is created but not started: open_terminal() starts it once
+    # attached, so nothing it prints first is lost.
+    tty: bool = False
 
 
 @dataclass
@@ -133,6 +140,25 @@ class SchedulerBackend(ABC):
         Raises:
             TimeoutError: it still runs after ``timeout`` seconds.
         """
+
+    def open_terminal(self, dyno_id: str) -> socket.socket:
+        """Attach to a created (not yet started) TTY dyno, then start it.
+
+        Returns:
+            A non-blocking socket carrying the terminal's bytes both ways.
+
+        Raises:
+            BackendUnavailable: this backend has no terminals.
+        """
+        raise BackendUnavailable("This scheduler backend cannot attach terminals.")
+
+    def resize_terminal(self, dyno_id: str, rows: int, cols: int) -> None:
+        """Tell a TTY dyno its terminal's size.
+
+        Raises:
+            BackendUnavailable: this backend has no terminals.
+        """
+        raise BackendUnavailable("This scheduler backend cannot attach terminals.")
 
     @abstractmethod
     def remove_app(self, app: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -82,26 +83,32 @@ class LocalBackend(SchedulerBackend):
             "paas.size": size.name,
             "paas.image": spec.image,
             "paas.one_off": "1" if spec.one_off else "0",
+            "paas.detached": "1" if spec.detached else "0",
         }
         suffix = secrets.token_hex(3)
         name = f"paas-{self.platform_id}-{spec.app}-{spec.name}-{suffix}"
+        options: dict[str, Any] = {
+            "name": name,
+            "environment": spec.env,
+            "labels": labels,
+            "network": spec.network or self.network_name(spec.app),
+            "init": True,
+            "mem_limit": f"{size.memory_mb}m",
+            "memswap_limit": f"{size.memory_mb}m",
+            "cpu_shares": size.cpu_shares,
+            "pids_limit": size.pids_limit,
+            "hostname": spec.name.replace(".", "-"),
+            "stop_signal": "SIGTERM",
+            "tty": spec.tty,
+            "stdin_open": spec.tty,
+        }
+        command = ["/bin/bash", "-c", spec.command]
+        containers = self.client.containers
         try:
-            container = self.client.containers.run(
-                spec.image,
-                ["/bin/bash", "-c", spec.command],
-                name=name,
-                detach=True,
-                environment=spec.env,
-                labels=labels,
-                network=spec.network or self.network_name(spec.app),
-                init=True,
-                mem_limit=f"{size.memory_mb}m",
-                memswap_limit=f"{size.memory_mb}m",
-                cpu_shares=size.cpu_shares,
-                pids_limit=size.pids_limit,
-                hostname=spec.name.replace(".", "-"),
-                stop_signal="SIGTERM",
-            )
+            if spec.tty:
+                container = containers.create(spec.image, command, **options)
+            else:
+                container = containers.run(spec.image, command, detach=True, **options)
         except docker.errors.ImageNotFound as exc:
             raise DeployFailed(f"Image {spec.image!r} is missing: {exc}") from exc
         except docker.errors.APIError as exc:
@@ -180,6 +187,26 @@ class LocalBackend(SchedulerBackend):
         except docker.errors.NotFound as exc:
             raise DeployFailed(f"Dyno {dyno_id} is gone.") from exc
         return int(result.get("StatusCode", -1))
+
+    def open_terminal(self, dyno_id: str) -> socket.socket:
+        """Attach to a created TTY dyno, start it, and return the raw socket."""
+        params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        try:
+            attached = self.client.api.attach_socket(dyno_id, params=params)
+            self.client.api.start(dyno_id)
+        except docker.errors.APIError as exc:
+            raise BackendUnavailable(f"Could not attach to {dyno_id}: {exc}") from exc
+        # docker-py hands back a SocketIO around the hijacked HTTP connection.
+        raw: socket.socket = attached._sock
+        raw.setblocking(False)
+        return raw
+
+    def resize_terminal(self, dyno_id: str, rows: int, cols: int) -> None:
+        """Resize a TTY dyno's terminal."""
+        try:
+            self.client.api.resize(dyno_id, height=rows, width=cols)
+        except docker.errors.APIError as exc:
+            logger.debug("Could not resize %s: %s", dyno_id, exc)
 
     def remove_app(self, app: str) -> None:
         """Remove an app's containers, network and images."""
