@@ -40,14 +40,15 @@ def test_marker_must_be_a_file(tmp_path: Path) -> None:
 
 
 def test_no_marker_message_lists_the_files_to_add(tmp_path: Path) -> None:
-    (tmp_path / "index.html").write_text("hi")
+    (tmp_path / "notes.txt").write_text("hi")
+    markers = sorted({m for bp in load_buildpacks() for m in bp.any_of})
     with pytest.raises(BuildFailed) as caught:
         detect_buildpack(tmp_path)
     assert caught.value.message == (
         "No default language could be detected for this app. Add one of these "
-        "files at the root of the repo: .python-version, Pipfile.lock, "
-        "pyproject.toml, requirements.txt, runtime.txt, setup.py."
+        f"files at the root of the repo: {', '.join(markers)}."
     )
+    assert "requirements.txt" in markers
 
 
 def test_buildpack_is_found_by_name() -> None:
@@ -55,9 +56,13 @@ def test_buildpack_is_found_by_name() -> None:
 
 
 def test_unknown_buildpack_name_lists_known_ones() -> None:
-    message = r"^No buildpack named 'ruby'\. Known buildpacks: python\.$"
-    with pytest.raises(InvalidInput, match=message):
+    known = ", ".join(buildpack.name for buildpack in load_buildpacks())
+    with pytest.raises(InvalidInput) as caught:
         find_buildpack("ruby")
+    assert (
+        caught.value.message == f"No buildpack named 'ruby'. Known buildpacks: {known}."
+    )
+    assert "python" in known
 
 
 def test_buildpacks_load_in_their_order(tmp_path: Path) -> None:
