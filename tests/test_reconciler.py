@@ -8,6 +8,7 @@ import time
 import pytest
 
 from paas import reconciler as reconciler_module
+from paas.formation import run_one_off
 from paas.platform import Platform
 from paas.reconciler import BACKOFF_CAP, Reconciler, backoff
 from paas.scheduler.base import DynoSpec
@@ -224,3 +225,23 @@ def test_web_dyno_that_does_not_answer_stays_unroutable(
     backend.stop_dyno(backend.dyno_named("shop", "web.1").id, timeout=1)
     reconciler.reconcile_all()
     assert (running(backend), platform.routable) == ([("web.1", 1)], set())
+
+
+def test_exited_detached_one_off_is_removed(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    dyno = run_one_off(platform, "shop", "python task.py", None, detach=True)
+    backend.crash(dyno.id, 0)
+    reconciler.reconcile_all()
+    assert backend.get_dyno(dyno.id) is None
+
+
+def test_exited_attached_one_off_is_kept_for_its_client(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    dyno = run_one_off(platform, "shop", "python task.py", None, detach=False)
+    backend.crash(dyno.id, 0)
+    reconciler.reconcile_all()
+    assert backend.get_dyno(dyno.id) is not None

@@ -78,7 +78,7 @@ class FakeBackend(SchedulerBackend):
                 port=sock.getsockname()[1],
                 started_at=time.time(),
                 one_off=spec.one_off,
-                labels={"paas.app": spec.app, "paas.dyno": spec.name},
+                labels=_labels(spec),
             )
             record = _Record(dyno, spec, sock)
             record.output = [
@@ -218,6 +218,21 @@ class FakeBackend(SchedulerBackend):
         record.dyno.finished_at = time.time()
         record.sock.close()
         self._changed.notify_all()
+
+
+def _labels(spec: DynoSpec) -> dict[str, str]:
+    # The labels LocalBackend puts on a dyno's container.
+    return {
+        "paas.app": spec.app,
+        "paas.release": str(spec.release),
+        "paas.process_type": spec.process_type,
+        "paas.dyno": spec.name,
+        "paas.command": spec.command,
+        "paas.size": spec.size,
+        "paas.image": spec.image,
+        "paas.one_off": "1" if spec.one_off else "0",
+        "paas.detached": "1" if spec.detached else "0",
+    }
 
 
 def _bound_socket() -> socket.socket:
