@@ -141,15 +141,15 @@ def test_malformed_response_gets_h17(tmp_path: Path) -> None:
     assert (response.status, b"Error H17" in response.body) == (503, True)
 
 
-def test_stale_pooled_connection_is_retried(tmp_path: Path) -> None:
-    async def one_shot(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-        await writer.drain()
-        await asyncio.sleep(0.05)  # closes after answering, keep-alive or not
+async def one_shot(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answer one request; close on the next, as a dyno timing out keep-alive."""
+    await read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    await writer.drain()
+    await read_request(reader)
 
+
+def test_stale_pooled_connection_is_retried(tmp_path: Path) -> None:
     with running_router(tmp_path) as router:
         router.route_app("shop", [router.start_dyno(one_shot)])
         first = router.get()
@@ -253,3 +253,12 @@ def test_dyno_stopping_mid_body_closes_client(tmp_path: Path, close: bool) -> No
             head = reader.read_until(b"\r\n\r\n")
             rest = reader.read_all()
     assert (head.startswith(b"HTTP/1.1 200 OK"), rest) == (True, b"half.")
+
+
+def test_stale_connection_is_not_retried_for_post(tmp_path: Path) -> None:
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [router.start_dyno(one_shot)])
+        router.get()
+        time.sleep(0.2)
+        response = router.request(build_request("POST", "/", "shop.localhost", {}))
+    assert (response.status, b"Error H13" in response.body) == (503, True)

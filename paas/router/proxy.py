@@ -38,6 +38,7 @@ _REQUEST_HEAD = (
     b"%s\r\nX-Forwarded-For: %s\r\nX-Request-Start: %d\r\nX-Request-Id: %s%s%s\r\n\r\n"
 )
 _RESPONSE_HEAD = b"HTTP/1.1%s%s\r\nX-Request-Id: %s\r\nVia: 1.1 paas%s\r\n\r\n"
+IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"TRACE", b"PUT", b"DELETE"})
 STATE_CODES = {"crashed": "H10", "no_web": "H14", "not_deployed": "H81"}
 
 
@@ -490,7 +491,10 @@ class ClientConnection(asyncio.Protocol):
     def _retry_stale(self, exchange: Exchange) -> bool:
         # A pooled connection the dyno closed while idle fails the first
         # write; an idempotent request with no body can go on a fresh one.
-        if not exchange.reused or exchange.retried or exchange.request.has_body:
+        request = exchange.request
+        if not exchange.reused or exchange.retried or request.has_body:
+            return False
+        if request.method not in IDEMPOTENT:
             return False
         upstream = exchange.upstream
         if upstream is None or exchange.responding:

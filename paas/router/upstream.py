@@ -119,9 +119,10 @@ class UpstreamConnection(asyncio.Protocol):
         self.remaining = response.length
         self.framer = ChunkedFramer() if response.length == CHUNKED else None
         out = client.response_head(response)
-        if response.length == 0:
-            client.write(out)
-            self._complete(extra=rest)
+        if response.length == 0 or response.length == len(rest):
+            # The whole response came in one read, the usual case for small ones.
+            client.write(out + rest if response.length else out)
+            self._complete(b"" if response.length else rest)
             return
         self.state = BODY
         part, extra = self._frame(rest)
