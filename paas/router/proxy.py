@@ -90,6 +90,24 @@ class Exchange:
 class ClientConnection(asyncio.Protocol):
     """One client's connection to the router, carrying requests in turn."""
 
+    # Slots: thousands of idle keep-alive connections each hold one.
+    __slots__ = (
+        "router",
+        "config",
+        "loop",
+        "transport",
+        "peer",
+        "buffer",
+        "state",
+        "exchange",
+        "conn",
+        "task",
+        "deadline",
+        "write_paused",
+        "paused_by_upstream",
+        "paused_by_buffer",
+    )
+
     def __init__(self, router: Router) -> None:
         self.router = router
         self.config = router.config
@@ -656,7 +674,7 @@ class ClientConnection(asyncio.Protocol):
             fwd,
             dyno.encode(),
             exchange.connect_ms,
-            (self.loop.time() - exchange.started) * 1000,
+            int((self.loop.time() - exchange.started) * 1000),
             exchange.status,
             exchange.sent,
         )

@@ -31,6 +31,20 @@ MAX_RESPONSE_HEAD = 512 * 1024
 class UpstreamConnection(asyncio.Protocol):
     """One TCP connection from this router process to a dyno."""
 
+    __slots__ = (
+        "upstream",
+        "max_idle",
+        "transport",
+        "client",
+        "state",
+        "buffer",
+        "method",
+        "remaining",
+        "framer",
+        "keep_alive",
+        "reading_paused",
+    )
+
     def __init__(self, upstream: Upstream, max_idle: int) -> None:
         self.upstream = upstream
         self.max_idle = max_idle
