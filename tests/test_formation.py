@@ -74,7 +74,7 @@ def running_names(backend: FakeBackend) -> list[str]:
     [("web=3", 3), ("web+2", 3), ("web-1", 0), ("web-5", 0), ("web+500", 100)],
     ids=["set", "add", "remove", "clamped-at-zero", "clamped-at-100"],
 )
-def test_scale_changes_the_quantity_of_one(
+def test_scale_sets_quantity_within_limits(
     platform: Platform,
     reconciler: Reconciler,
     deploy: Deploy,
