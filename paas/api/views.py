@@ -258,7 +258,8 @@ async def create_release(request: Request) -> Response:
     if "rollback" not in data:
         raise InvalidInput("Only rollbacks are made here: {'rollback': N}.")
     target = data["rollback"]
-    if target is not None and not isinstance(target, int):
+    # JSON true is a Python int too; it must not mean v1.
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
         raise InvalidInput("rollback must be a release number or null.")
     found = services(request)
     app = request.path_params["app"]
