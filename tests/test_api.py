@@ -277,8 +277,9 @@ def test_rollback_answers_with_the_new_release(
     [
         ({}, "Only rollbacks are made here: {'rollback': N}."),
         ({"rollback": "v1"}, "rollback must be a release number or null."),
+        ({"rollback": True}, "rollback must be a release number or null."),
     ],
-    ids=["no-rollback", "string"],
+    ids=["no-rollback", "string", "boolean"],
 )
 def test_bad_release_request_is_422(
     client: TestClient, body: dict[str, object], message: str
