@@ -1,0 +1,90 @@
+"""One-off dynos: ``paas run`` output, exit codes, config vars and --detach."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.conftest import APPS, Platform, deploy_app, make_repo, wait_for
+
+APP = "e2e-run"
+
+
+@pytest.fixture(scope="module")
+def app(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Deploy the echo app with one config var."""
+    repo = make_repo(
+        tmp_path_factory.mktemp("repo") / "app", APPS / "echo", platform.env
+    )
+    pushed = deploy_app(platform, APP, repo)
+    assert pushed.code == 0, pushed.output
+    platform.paas("config:set", "GREETING=hello there", "-a", APP)
+    yield APP
+    platform.paas("apps:destroy", APP, "--confirm", APP)
+
+
+@pytest.mark.parametrize("code", [0, 7, 255])
+def test_run_passes_exit_code_through(platform: Platform, app: str, code: int) -> None:
+    result = platform.paas("run", "-a", app, "--", "sh", "-c", f"exit {code}")
+    assert result.code == code
+
+
+def test_run_shows_output(platform: Platform, app: str) -> None:
+    result = platform.paas("run", "-a", app, "--", "echo", "one", "two")
+    assert (result.code, result.stdout) == (0, "one two\n")
+    assert re.fullmatch(
+        rf"Running echo one two on {app}\.\.\. up, run\.\d{{4}} \(standard-1x\)\n",
+        result.stderr,
+    )
+
+
+def test_run_keeps_arguments_with_spaces(platform: Platform, app: str) -> None:
+    result = platform.paas("run", "-a", app, "--", "printf", "[%s]", "a b", "c")
+    assert result.stdout == "[a b][c]\n"
+
+
+def test_run_sees_config_vars(platform: Platform, app: str) -> None:
+    result = platform.paas("run", "-a", app, "--", "printenv", "GREETING")
+    assert (result.code, result.stdout) == (0, "hello there\n")
+
+
+def test_run_is_named_run_dyno(platform: Platform, app: str) -> None:
+    result = platform.paas("run", "-a", app, "--", "printenv", "DYNO")
+    assert re.fullmatch(r"run\.\d{4}\n", result.stdout)
+
+
+def test_run_detach_returns_at_once(platform: Platform, app: str) -> None:
+    began = time.monotonic()
+    command = "sleep 4; echo detached output"
+    result = platform.paas("run", "--detach", "-a", app, "--", command)
+    elapsed = time.monotonic() - began
+    dyno = re.findall(r"up, (run\.\d{4})", result.stderr)[0]
+    assert (result.code, result.stdout) == (
+        0,
+        f"Run 'paas logs -a {app} --ps {dyno}' to see its output.\n",
+    )
+    assert elapsed < 4
+
+
+def test_run_detach_output_goes_to_logs(platform: Platform, app: str) -> None:
+    command = "echo detached output"
+    result = platform.paas("run", "--detach", "-a", app, "--", command)
+    dyno = re.findall(r"up, (run\.\d{4})", result.stderr)[0]
+
+    def logged() -> bool:
+        shown = platform.paas("logs", "-a", app, "--ps", dyno).stdout
+        return f"app[{dyno}]: detached output" in shown
+
+    wait_for(logged, timeout=15)
+
+
+def test_run_before_first_push_is_refused(platform: Platform, new_app: str) -> None:
+    result = platform.paas("run", "-a", new_app, "--", "true")
+    assert (result.code, result.stderr) == (
+        1,
+        f"Running true on {new_app}... !\n"
+        f"Error: App '{new_app}' has no release yet. Push code first.\n",
+    )
