@@ -10,7 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paas.builder import Builder, BuildResult, extract_source
-from paas.errors import BuildFailed, DeployFailed, PaasError
+from paas.errors import BuildFailed, DeployFailed, InvalidInput, PaasError
+from paas.healthcheck import load_app_config, parse_start_first
 from paas.platform import Platform
 from paas.rollout import roll_out
 from paas.store import Build, Release
@@ -46,8 +47,8 @@ def deploy_push(
     with platform.changing(app, "the deploy", on_wait=waiting):
         build = _start_build(platform, app, commit)
         captured = _capturing(out, build)
-        result = _run_build(platform, builder, build, archive, captured)
-        return _release_build(platform, build, result, captured)
+        result, start_first = _run_build(platform, builder, build, archive, captured)
+        return _release_build(platform, build, result, start_first, captured)
 
 
 def _start_build(platform: Platform, app: str, commit: str) -> Build:
@@ -76,12 +77,13 @@ def _capturing(out: Output, build: Build) -> Output:
 
 def _run_build(
     platform: Platform, builder: Builder, build: Build, archive: Path, out: Output
-) -> BuildResult:
+) -> tuple[BuildResult, list[str]]:
     app = platform.store.get_app(build.app)
     try:
         with tempfile.TemporaryDirectory(prefix="paas-build-") as tmp:
             source = Path(tmp)
             extract_source(archive, source)
+            start_first = read_start_first(source)
             result = builder.build(app.name, build.id, source, out, app.buildpack)
     except PaasError as exc:
         _finish_build(platform, build, "failed")
@@ -92,7 +94,19 @@ def _run_build(
     _finish_build(platform, build, "succeeded")
     if app.buildpack is None:
         platform.store.set_buildpack(app.name, result.buildpack)
-    return result
+    return result, start_first
+
+
+def read_start_first(source: Path) -> list[str]:
+    """Return the process types paas.yaml replaces start-first.
+
+    Raises:
+        BuildFailed: paas.yaml is malformed.
+    """
+    try:
+        return parse_start_first(load_app_config(source).get("processes"))
+    except InvalidInput as exc:
+        raise BuildFailed(exc.message) from exc
 
 
 def _finish_build(platform: Platform, build: Build, status: str) -> None:
@@ -102,7 +116,11 @@ def _finish_build(platform: Platform, build: Build, status: str) -> None:
 
 
 def _release_build(
-    platform: Platform, build: Build, result: BuildResult, out: Output
+    platform: Platform,
+    build: Build,
+    result: BuildResult,
+    start_first: list[str],
+    out: Output,
 ) -> Release:
     app = platform.store.get_app(build.app)
     if "web" not in result.process_types:
@@ -119,6 +137,7 @@ def _release_build(
         process_types=result.process_types,
         created_by="git push",
         healthcheck=result.healthcheck.to_json() if result.healthcheck else None,
+        start_first=start_first,
     )
     try:
         roll_out(platform, release, out)

@@ -10,6 +10,14 @@ connection on ``$PORT``. With one, it must also answer an HTTP GET::
       timeout: 5        # seconds per attempt
       attempts: 10      # tries before the release fails
       wait: 1           # seconds between tries
+
+Processes other than web are replaced stop-first on a new release, so two
+releases never work the same queue at once. A process type that can overlap
+may say so::
+
+    processes:
+      clock:
+        replace: start-first   # or stop-first, the default
 """
 
 from __future__ import annotations
@@ -128,3 +136,31 @@ def run_checks(address: str, port: int, check: HealthCheck) -> str | None:
         if failure is None:
             return None
     return failure
+
+
+def parse_start_first(data: Any) -> list[str]:
+    """Return the process types ``paas.yaml`` replaces start-first.
+
+    Raises:
+        InvalidInput: the ``processes`` section is malformed.
+    """
+    if data is None:
+        return []
+    if not isinstance(data, dict):
+        raise InvalidInput(f"processes in {CONFIG_FILE} must be a mapping.")
+    chosen = []
+    for kind, settings in data.items():
+        if settings is not None and not isinstance(settings, dict):
+            raise InvalidInput(
+                f"processes.{kind} in {CONFIG_FILE} must be a mapping "
+                "such as {replace: start-first}."
+            )
+        replace = (settings or {}).get("replace", "stop-first")
+        if replace not in ("start-first", "stop-first"):
+            raise InvalidInput(
+                f"processes.{kind}.replace in {CONFIG_FILE} is {replace!r}: "
+                "use start-first or stop-first."
+            )
+        if replace == "start-first":
+            chosen.append(str(kind))
+    return sorted(chosen)

@@ -101,6 +101,7 @@ def release_and_roll_out(
         created_by="paas",
         status=RELEASE_SUCCEEDED if base is None else "pending",
         healthcheck=base.healthcheck if base else None,
+        start_first=base.start_first if base else [],
     )
     if base is not None and base.image is not None:
         roll_out(platform, release)

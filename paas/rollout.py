@@ -215,8 +215,10 @@ def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
     platform.publish_routes()
     stop_dynos(platform, [d for d in old if d.process_type == "web"])
     others = [d for d in old if d.process_type != "web"]
-    stop_dynos(platform, others)
+    overlap = [d for d in others if d.process_type in release.start_first]
+    stop_dynos(platform, [d for d in others if d not in overlap])
     _start_others(platform, release, formation, out)
+    stop_dynos(platform, overlap)
     platform.publish_routes()
     logger.info(
         "Rolled out %s v%d (%d web)", release.app, release.version, len(new_web)

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS releases (
     process_types TEXT NOT NULL,
     created_by TEXT NOT NULL DEFAULT '',
     healthcheck TEXT,
+    start_first TEXT,
     PRIMARY KEY (app, version)
 );
 CREATE TABLE IF NOT EXISTS builds (
@@ -95,6 +96,7 @@ class Release:
     process_types: dict[str, str]
     created_by: str = ""
     healthcheck: dict[str, Any] | None = None
+    start_first: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the release as the API shows it (config keys, no values)."""
@@ -142,8 +144,9 @@ class Store:
         # Stores made by earlier versions lack columns added since.
         db = self._connection()
         columns = {row[1] for row in db.execute("PRAGMA table_info(releases)")}
-        if "healthcheck" not in columns:
-            db.execute("ALTER TABLE releases ADD COLUMN healthcheck TEXT")
+        for column in ("healthcheck", "start_first"):
+            if column not in columns:
+                db.execute(f"ALTER TABLE releases ADD COLUMN {column} TEXT")
 
     def _connection(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -239,6 +242,7 @@ class Store:
         created_by: str = "",
         status: str = RELEASE_PENDING,
         healthcheck: dict[str, Any] | None = None,
+        start_first: list[str] | None = None,
     ) -> Release:
         """Create the next release of an app, numbered one above the last."""
         with self.transaction() as db:
@@ -258,9 +262,10 @@ class Store:
                 process_types=dict(process_types),
                 created_by=created_by,
                 healthcheck=healthcheck,
+                start_first=list(start_first or []),
             )
             db.execute(
-                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _release_values(release),
             )
         return release
@@ -433,6 +438,7 @@ def _release_values(release: Release) -> tuple[Any, ...]:
         json.dumps(release.process_types),
         release.created_by,
         json.dumps(release.healthcheck) if release.healthcheck else None,
+        json.dumps(release.start_first),
     )
 
 
@@ -450,6 +456,7 @@ def _release_from_row(row: sqlite3.Row) -> Release:
         process_types=json.loads(row["process_types"]),
         created_by=row["created_by"],
         healthcheck=json.loads(row["healthcheck"]) if row["healthcheck"] else None,
+        start_first=json.loads(row["start_first"] or "[]"),
     )
 
 
