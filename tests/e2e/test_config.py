@@ -223,3 +223,20 @@ def test_value_over_32_kb_is_refused(
         "bytes. Unset some or store large values elsewhere.\n",
     )
     assert unchanged
+
+
+def test_config_change_is_logged_as_release_event(
+    platform: Platform, configured: Configured
+) -> None:
+    platform.paas("config:set", "EVENT=1", "-a", configured.name)
+    version = latest_release(platform, configured.name)["version"]
+    shown = platform.paas("logs", "-a", configured.name, "--ps", "api").stdout
+    assert f"paas[api]: Release v{version} created: Set EVENT config vars" in shown
+
+
+def test_config_set_without_pairs_is_usage_error(
+    platform: Platform, configured: Configured
+) -> None:
+    result = platform.paas("config:set", "-a", configured.name)
+    assert result.code == 2
+    assert result.stderr.endswith("Error: Missing argument 'PAIRS...'.\n")

@@ -359,3 +359,30 @@ def test_unknown_dyno_is_refused(
         1,
         f"{step} on {app}... !\nError: No dyno '{target}' on '{app}'. Run 'paas ps'.\n",
     )
+
+
+def test_ps_resize_changes_dyno_size(platform: Platform, app: str) -> None:
+    settle(platform, app, web=1)
+    result = platform.paas("ps:resize", "web=standard-2x", "-a", app)
+    wait_for(lambda: dynos(platform, app).get("web.1", {}).get("state") == "up")
+    shown = platform.paas("ps", "web", "-a", app).stdout
+    settle(platform, app, web=1)
+    assert result.stderr == f"Resized web=standard-2x on {app}.\n"
+    assert shown.startswith("=== web (standard-2x): python3 app.py (1)\n")
+
+
+def test_ps_resize_without_size_is_refused(platform: Platform, app: str) -> None:
+    result = platform.paas("ps:resize", "web", "-a", app)
+    assert (result.code, result.stderr) == (
+        1,
+        "Error: 'web' is invalid. Use TYPE=SIZE (web=standard-2x).\n",
+    )
+
+
+def test_scaling_is_logged_as_platform_event(platform: Platform, app: str) -> None:
+    settle(platform, app, web=2)
+    shown = logs(platform, app, "--ps", "api", "--source", "paas")
+    assert (
+        "paas[api]: Scaled to crasher=0:standard-1x, stubborn=0:standard-1x, "
+        "web=2:standard-1x, worker=0:standard-1x" in shown
+    )

@@ -88,3 +88,21 @@ def test_run_before_first_push_is_refused(platform: Platform, new_app: str) -> N
         f"Running true on {new_app}... !\n"
         f"Error: App '{new_app}' has no release yet. Push code first.\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("size", "limits"),
+    [("basic", "536870912 256\n"), ("standard-2x", "1073741824 512\n")],
+)
+def test_run_size_sets_container_limits(
+    platform: Platform, app: str, size: str, limits: str
+) -> None:
+    # cgroup v2 names the files memory.max and pids.max; v1 has them per
+    # controller. Either way they hold the container's limits.
+    command = (
+        "echo $(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max 2>/dev/null"
+        " || cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+        " /sys/fs/cgroup/pids/pids.max)"
+    )
+    result = platform.paas("run", "-s", size, "-a", app, "--", command)
+    assert (result.code, result.stdout) == (0, limits)
