@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from paas.router.config import RouterConfig
 from paas.router.process import run_router
 
 LOGGING: dict[str, Any] = {
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         LOGGING["loggers"]["paas.router.access"]["level"] = "DEBUG"
     logging.config.dictConfig(LOGGING)
     try:
-        run_router(args.home, args.host, args.port, args.workers)
+        config = RouterConfig.from_env()
+        run_router(args.home, args.host, args.port, args.workers, config)
     except (OSError, ValueError) as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

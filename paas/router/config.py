@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+# Settings an operator may change, by environment variable (seconds).
+ENV_TIMEOUTS = {
+    "PAAS_ROUTER_CONNECT_TIMEOUT": "connect_timeout",
+    "PAAS_ROUTER_REQUEST_TIMEOUT": "first_byte_timeout",
+    "PAAS_ROUTER_IDLE_TIMEOUT": "idle_timeout",
+    "PAAS_ROUTER_BOOT_TIMEOUT": "boot_timeout",
+}
 
 
 @dataclass(frozen=True)
@@ -28,3 +39,27 @@ class RouterConfig:
     max_head: int = 64 * 1024
     max_buffer: int = 64 * 1024
     max_idle_per_dyno: int = 256
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> RouterConfig:
+        """Return the defaults with the timeouts set in the environment.
+
+        Raises:
+            ValueError: a timeout is not a positive number of seconds.
+        """
+        changes: dict[str, Any] = {}
+        for variable, name in ENV_TIMEOUTS.items():
+            text = env.get(variable)
+            if text is None:
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = 0.0
+            if not value > 0:
+                raise ValueError(
+                    f"{variable}={text!r} is invalid: give a positive number of "
+                    "seconds."
+                )
+            changes[name] = value
+        return replace(cls(), **changes)
