@@ -26,6 +26,7 @@ from paas.store import App, Release, Store
 logger = logging.getLogger(__name__)
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]$")
+PAGE_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 
 def validate_app_name(name: str) -> None:
@@ -40,6 +41,19 @@ def validate_app_name(name: str) -> None:
             "digits and dashes, starting with a letter and ending with a "
             "letter or digit."
         )
+
+
+def error_page_url(config_vars: dict[str, str]) -> str | None:
+    """Return the app's ERROR_PAGE_URL if it is an http(s) URL, else None.
+
+    The router's error pages show it in a frame; any other scheme
+    (``javascript:``, ``data:``) would run in the router's pages, so it is
+    ignored.
+    """
+    url = config_vars.get("ERROR_PAGE_URL", "").strip()
+    if PAGE_URL.fullmatch(url) is None:
+        return None
+    return url
 
 
 def load_platform_id(settings: Settings) -> str:
@@ -197,7 +211,7 @@ class Platform:
     def _app_route(
         self, app: App, release: Release | None, dynos: list[Dyno]
     ) -> AppRoute:
-        error_page = app.config_vars.get("ERROR_PAGE_URL")
+        error_page = error_page_url(app.config_vars)
         if release is None or release.image is None:
             return AppRoute("not_deployed", error_page_url=error_page)
         web = [d for d in dynos if d.app == app.name and d.process_type == "web"]

@@ -8,7 +8,12 @@ import logging
 import pytest
 
 from paas.errors import AppNotFound, InvalidInput
-from paas.platform import Platform, load_platform_id, validate_app_name
+from paas.platform import (
+    Platform,
+    error_page_url,
+    load_platform_id,
+    validate_app_name,
+)
 from paas.router.table import AppRoute, Backend, read_route_table
 from paas.scheduler.fake import FakeBackend
 from paas.settings import Settings
@@ -175,3 +180,18 @@ def test_platform_id_is_kept_across_starts(settings: Settings) -> None:
     first = load_platform_id(settings)
     assert load_platform_id(settings) == first
     assert len(first) == 8
+
+
+@pytest.mark.parametrize(
+    ("value", "used"),
+    [
+        ("https://e.test/oops.html", "https://e.test/oops.html"),
+        ("HTTP://e.test/", "HTTP://e.test/"),
+        ("javascript:alert(1)", None),
+        ("data:text/html,hi", None),
+        ("/relative/page.html", None),
+        ("https://", None),
+    ],
+)
+def test_error_page_url_must_be_http(value: str, used: str | None) -> None:
+    assert error_page_url({"ERROR_PAGE_URL": value}) == used

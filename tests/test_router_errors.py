@@ -262,3 +262,12 @@ def test_stale_connection_is_not_retried_for_post(tmp_path: Path) -> None:
         time.sleep(0.2)
         response = router.request(build_request("POST", "/", "shop.localhost", {}))
     assert (response.status, b"Error H13" in response.body) == (503, True)
+
+
+def test_error_page_frames_app_error_page_url(tmp_path: Path) -> None:
+    url = "https://example.com/oops.html?a=1&b=2"
+    with running_router(tmp_path) as router:
+        router.route_app("shop", [], state="no_web", url=url)
+        response = router.get()
+    frame = b'<iframe class="app-page" src="https://example.com/oops.html?a=1&amp;b=2"'
+    assert (response.status, frame in response.body) == (503, True)
