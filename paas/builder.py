@@ -6,6 +6,7 @@ banners and detail lines indented by seven spaces.
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import shutil
@@ -24,15 +25,21 @@ from paas.buildpacks import (
     find_buildpack,
     render_dockerfile,
 )
+from paas.buildplans import BuildPlan, make_plan
+from paas.buildplans.dockerfile import web_command, wrap_command
 from paas.errors import BackendUnavailable, BuildFailed, InvalidInput
 from paas.healthcheck import HealthCheck, load_app_config, parse_healthcheck
 from paas.procfile import parse_procfile
+from paas.runtime_images import base_image
 
 logger = logging.getLogger(__name__)
 
 Output = Callable[[str], None]
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
+# The classic builder colours a step's stderr with ANSI escapes.
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LOCAL_REGISTRIES = ("127.0.0.1", "localhost")
 
 
 @dataclass
@@ -83,12 +90,22 @@ class Builder:
                 Dockerfile build failed.
         """
         buildpack = self._choose_buildpack(source, out, pinned_buildpack)
-        process_types = discover_process_types(source, buildpack, out)
+        plan = make_plan(buildpack, source, out)
+        base = base_image(self.client, buildpack, self.stack, out)
+        if plan.own_dockerfile:
+            self._check_bases(plan.variables["bases"])
+        process_types = discover_process_types(
+            source, buildpack, out, plan.process_types
+        )
         healthcheck = read_healthcheck(source, out)
         image = f"paas/{app}:{build_id}"
-        self._prepare_context(source, buildpack, app)
+        self._prepare_context(source, buildpack, app, plan, base)
         out(f"-----> Building image {image} on the {self.stack} stack")
-        reused = self._docker_build(source, image, app, build_id, out)
+        dockerfile = plan.own_dockerfile or ".paas/Dockerfile"
+        labels = self._labels(app, build_id)
+        reused = self._docker_build(source, image, labels, out, dockerfile)
+        if plan.own_dockerfile:
+            process_types = self._image_processes(image, labels, process_types, out)
         if reused:
             out(f"       Reused {reused} cached layer(s)")
         return BuildResult(image, buildpack.name, process_types, reused, healthcheck)
@@ -106,42 +123,137 @@ class Builder:
         out(f"-----> {buildpack.display_name} app detected")
         return buildpack
 
-    def _prepare_context(self, source: Path, buildpack: Buildpack, app: str) -> None:
+    def _prepare_context(
+        self,
+        source: Path,
+        buildpack: Buildpack,
+        app: str,
+        plan: BuildPlan | None = None,
+        base: str | None = None,
+    ) -> None:
+        plan = plan or BuildPlan()
         meta = source / ".paas"
         if meta.exists():
             shutil.rmtree(meta)
         meta.mkdir()
         shutil.copyfile(CA_BUNDLE, meta / "ca-bundle.crt")
-        dockerfile = render_dockerfile(buildpack, source, app=app, stack=self.stack)
-        (meta / "Dockerfile").write_text(dockerfile)
-        self._banners = step_banners(dockerfile)
+        for name, text in plan.files.items():
+            (meta / name).write_text(text)
+        if plan.own_dockerfile:
+            self._banners = {}
+        else:
+            dockerfile = render_dockerfile(
+                buildpack,
+                source,
+                app=app,
+                stack=self.stack,
+                base=base,
+                variables=plan.variables,
+            )
+            (meta / "Dockerfile").write_text(dockerfile)
+            self._banners = step_banners(dockerfile)
+        ignored = [".git", ".paas/Dockerfile", ".dockerignore", *buildpack.ignore]
         ignore = source / ".dockerignore"
         existing = ignore.read_text() if ignore.exists() else ""
-        ignore.write_text(existing + "\n.git\n.paas/Dockerfile\n.dockerignore\n")
+        ignore.write_text(existing + "\n" + "\n".join(ignored) + "\n")
 
-    def _docker_build(
-        self, source: Path, image: str, app: str, build_id: str, out: Output
-    ) -> int:
-        labels = {
+    def _labels(self, app: str, build_id: str) -> dict[str, str]:
+        return {
             "paas.platform": self.platform_id,
             "paas.app": app,
             "paas.build": build_id,
         }
+
+    def _docker_build(
+        self,
+        source: Path,
+        image: str,
+        labels: dict[str, str],
+        out: Output,
+        dockerfile: str = ".paas/Dockerfile",
+    ) -> int:
+        show_steps = not self._banners
         try:
             stream = self.client.api.build(
                 path=str(source),
-                dockerfile=".paas/Dockerfile",
+                dockerfile=dockerfile,
                 tag=image,
                 labels=labels,
                 rm=True,
                 forcerm=True,
                 decode=True,
             )
-            return BuildRelay(out, self._banners).relay(stream)
+            return BuildRelay(out, self._banners, show_steps).relay(stream)
         except docker.errors.APIError as exc:
             raise BuildFailed(f"The Docker build failed: {exc}.") from exc
         except docker.errors.DockerException as exc:
             raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+
+    def _check_bases(self, bases: list[str]) -> None:
+        # Without this, a FROM of a public image waits on a registry that
+        # cannot answer and fails with a resolver error.
+        for base in bases:
+            if "$" in base or base.split("/")[0].split(":")[0] in LOCAL_REGISTRIES:
+                continue
+            try:
+                self.client.images.get(base)
+            except docker.errors.ImageNotFound:
+                raise BuildFailed(
+                    f"The Dockerfile starts FROM {base!r}, which is not on this "
+                    "machine, and no public image registry is reachable. Start "
+                    f"FROM one of: {', '.join(self._local_bases())}."
+                ) from None
+            except docker.errors.DockerException as exc:
+                raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+
+    def _local_bases(self) -> list[str]:
+        runtimes = self.client.images.list(filters={"label": "paas.runtime"})
+        tags = sorted(tag for image in runtimes for tag in image.tags)
+        return [self.stack, *tags]
+
+    def _image_processes(
+        self,
+        image: str,
+        labels: dict[str, str],
+        declared: dict[str, str],
+        out: Output,
+    ) -> dict[str, str]:
+        """Make the image's CMD the web process, unless the Procfile has one."""
+        try:
+            config = self.client.images.get(image).attrs.get("Config") or {}
+        except docker.errors.DockerException as exc:
+            raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+        entrypoint = list(config.get("Entrypoint") or [])
+        processes = {
+            name: wrap_command(entrypoint, command) if entrypoint else command
+            for name, command in declared.items()
+        }
+        web = web_command(config)
+        if "web" not in processes and web is not None:
+            processes["web"] = web
+            out(f"       Image CMD and ENTRYPOINT -> web: {web}")
+        if entrypoint:
+            # Dynos run their command with /bin/bash -c; the ENTRYPOINT is
+            # folded into each command above.
+            reset = f"FROM {image}\nENTRYPOINT []\n"
+            self._docker_build_file(reset, image, labels)
+        return processes
+
+    def _docker_build_file(
+        self, dockerfile: str, image: str, labels: dict[str, str]
+    ) -> None:
+        try:
+            stream = self.client.api.build(
+                fileobj=io.BytesIO(dockerfile.encode()),
+                tag=image,
+                labels=labels,
+                rm=True,
+                forcerm=True,
+                decode=True,
+            )
+            BuildRelay(lambda line: None, {}).relay(stream)
+        except docker.errors.DockerException as exc:
+            raise BuildFailed(f"The Docker build failed: {exc}.") from exc
 
 
 NOISE = ("Removing intermediate container", "Successfully built", "Successfully tagged")
@@ -165,9 +277,12 @@ def step_banners(dockerfile: str) -> dict[str, str]:
 class BuildRelay:
     """Turns Docker's build stream into Heroku-style output lines."""
 
-    def __init__(self, out: Output, banners: dict[str, str]) -> None:
+    def __init__(
+        self, out: Output, banners: dict[str, str], show_steps: bool = False
+    ) -> None:
         self.out = out
         self.banners = banners
+        self.show_steps = show_steps
         self.step = ""
         self.reused = 0
 
@@ -177,7 +292,7 @@ class BuildRelay:
             if "error" in chunk:
                 raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
             for line in str(chunk.get("stream", "")).splitlines():
-                self._line(line.rstrip())
+                self._line(ANSI.sub("", line).rstrip())
         return self.reused
 
     def _line(self, line: str) -> None:
@@ -187,10 +302,12 @@ class BuildRelay:
             banner = self.banners.get(self.step)
             if banner:
                 self.out(banner)
+            elif self.show_steps:
+                self.out(f"-----> {self.step}")
             return
         if line.strip() == "---> Using cache":
             self.reused += 1
-            if self.step in self.banners:
+            if self.step in self.banners or self.show_steps:
                 self.out("       Reused from the cache: nothing changed")
             return
         if not line.strip() or line.lstrip().startswith("--->"):
@@ -216,7 +333,10 @@ def read_healthcheck(source: Path, out: Output) -> HealthCheck | None:
 
 
 def discover_process_types(
-    source: Path, buildpack: Buildpack, out: Output
+    source: Path,
+    buildpack: Buildpack,
+    out: Output,
+    defaults: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Read the Procfile (or the buildpack's defaults) and report it.
 
@@ -235,7 +355,8 @@ def discover_process_types(
         out("       Mis-cased procfile detected; ignoring.")
         out("       Rename it to Procfile to have it honored.")
     out(f"       Procfile declares types -> {', '.join(sorted(declared)) or '(none)'}")
-    defaults = buildpack.default_process_types
+    if defaults is None:
+        defaults = buildpack.default_process_types
     if defaults:
         out(f"       Default types for buildpack -> {', '.join(sorted(defaults))}")
     return defaults | declared

@@ -7,6 +7,7 @@ tries them in their ``order`` and the first match wins.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,29 @@ TEMPLATES_DIR = ROOT / "templates"
 
 
 @dataclass
+class Runtime:
+    """The language runtime a buildpack builds on, from Debian packages."""
+
+    name: str
+    version: str
+    packages: list[str] = field(default_factory=list)
+    check: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class Buildpack:
     """Detect rules and a Dockerfile template that turn source into an image."""
 
     name: str
     display_name: str
     order: int
-    template: str
+    template: str | None
     any_of: list[str]
     default_process_types: dict[str, str] = field(default_factory=dict)
     build_env: dict[str, str] = field(default_factory=dict)
+    runtime: Runtime | None = None
+    ignore: list[str] = field(default_factory=list)
 
     def detect(self, source: Path) -> str | None:
         """Return the marker file that makes this buildpack apply, if any."""
@@ -53,10 +67,28 @@ def _load(path: Path) -> Buildpack:
         name=data["name"],
         display_name=data["display_name"],
         order=int(data.get("order", 100)),
-        template=data["template"],
+        template=data.get("template"),
         any_of=list(data.get("detect", {}).get("any_of", [])),
         default_process_types=dict(data.get("default_process_types") or {}),
-        build_env={k: str(v) for k, v in (data.get("build_env") or {}).items()},
+        build_env=_strings(data.get("build_env")),
+        runtime=_runtime(data.get("runtime")),
+        ignore=list(data.get("ignore") or []),
+    )
+
+
+def _strings(mapping: dict[str, Any] | None) -> dict[str, str]:
+    return {key: str(value) for key, value in (mapping or {}).items()}
+
+
+def _runtime(data: dict[str, Any] | None) -> Runtime | None:
+    if not data:
+        return None
+    return Runtime(
+        name=data["name"],
+        version=str(data["version"]),
+        packages=list(data.get("packages") or []),
+        check=data.get("check"),
+        env=_strings(data.get("env")),
     )
 
 
@@ -93,9 +125,21 @@ def detect_buildpack(source: Path) -> tuple[Buildpack, str]:
 
 
 def render_dockerfile(
-    buildpack: Buildpack, source: Path, *, app: str, stack: str
+    buildpack: Buildpack,
+    source: Path,
+    *,
+    app: str,
+    stack: str,
+    base: str | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> str:
-    """Render a buildpack's Dockerfile for a source tree."""
+    """Render a buildpack's Dockerfile for a source tree.
+
+    ``base`` is the image it starts from (the stack unless the buildpack has a
+    runtime image); ``variables`` are the buildpack's own template values.
+    """
+    if buildpack.template is None:
+        raise BuildFailed(f"Buildpack {buildpack.name!r} has no Dockerfile template.")
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
@@ -111,6 +155,8 @@ def render_dockerfile(
         buildpack=buildpack,
         env_prefix=env_prefix,
         install=python_install_mode(source),
+        base=base or stack,
+        **(variables or {}),
     )
 
 

@@ -1,0 +1,77 @@
+"""Dockerfile apps: the repo's own Dockerfile, built as it is."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+from paas.buildpacks import Buildpack
+from paas.buildplans.base import BuildPlan, Output
+from paas.errors import BuildFailed
+
+FROM = re.compile(r"^\s*FROM\s+(.*)$", re.I)
+
+
+def plan(buildpack: Buildpack, source: Path, out: Output) -> BuildPlan:
+    """Plan a build of the repo's own Dockerfile.
+
+    Raises:
+        BuildFailed: the Dockerfile starts from no image.
+    """
+    text = (source / "Dockerfile").read_text(errors="replace")
+    bases = base_images(text)
+    if not bases:
+        raise BuildFailed("The Dockerfile has no FROM line: start it with one.")
+    out(f"       Building the repo's Dockerfile as it is (FROM {', '.join(bases)})")
+    return BuildPlan({"bases": bases}, {}, own_dockerfile="Dockerfile")
+
+
+def base_images(dockerfile: str) -> list[str]:
+    """Return the images a Dockerfile's stages start from (not its own stages)."""
+    stages: set[str] = set()
+    images: list[str] = []
+    for line in _instructions(dockerfile):
+        found = FROM.match(line)
+        if found is None:
+            continue
+        words = [word for word in found.group(1).split() if not word.startswith("--")]
+        if not words:
+            continue
+        image = words[0]
+        if image.lower() not in stages and image != "scratch" and image not in images:
+            images.append(image)
+        if len(words) >= 3 and words[1].lower() == "as":
+            stages.add(words[2].lower())
+    return images
+
+
+def _instructions(dockerfile: str) -> list[str]:
+    lines: list[str] = []
+    pending = ""
+    for raw in dockerfile.splitlines():
+        stripped = raw.strip()
+        if not pending and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.endswith("\\"):
+            pending += stripped[:-1] + " "
+            continue
+        lines.append(pending + stripped)
+        pending = ""
+    if pending:
+        lines.append(pending)
+    return lines
+
+
+def web_command(config: dict[str, Any]) -> str | None:
+    """Return the shell command that runs an image as Docker would."""
+    argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
+    if not argv:
+        return None
+    return "exec " + shlex.join(argv)
+
+
+def wrap_command(entrypoint: list[str], command: str) -> str:
+    """Return a Procfile command run through the image's ENTRYPOINT."""
+    return f"exec {shlex.join(entrypoint)} /bin/bash -c {shlex.quote(command)}"
