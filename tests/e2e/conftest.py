@@ -136,6 +136,8 @@ def start_platform(home: Path, api_port: int, router_port: int) -> Platform:
         "PAAS_CONFIG_DIR": str(home / "cli"),
         "PAAS_STOP_TIMEOUT": "3",
         "PAAS_BOOT_TIMEOUT": "12",
+        # Seconds to a first response byte (H12): 30 s is too long for tests.
+        "PAAS_ROUTER_REQUEST_TIMEOUT": "4",
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_AUTHOR_NAME": "Test",
         "GIT_AUTHOR_EMAIL": "test@example.com",
