@@ -21,6 +21,7 @@ import docker.errors
 
 from paas.buildpacks import (
     Buildpack,
+    detect_all,
     detect_buildpack,
     find_buildpack,
     render_dockerfile,
@@ -120,6 +121,9 @@ class Builder:
             out("-----> Determining which buildpack to use for this app")
             buildpack, marker = detect_buildpack(source)
             out(f"       Found {marker}")
+            for other, also in detect_all(source)[1:]:
+                out(f"       Also found {also}: 'paas buildpacks:set {other.name}'")
+                out(f"       builds it with the {other.display_name} buildpack instead")
         out(f"-----> {buildpack.display_name} app detected")
         return buildpack
 

@@ -112,16 +112,46 @@ def detect_buildpack(source: Path) -> tuple[Buildpack, str]:
     Raises:
         BuildFailed: no buildpack applies.
     """
-    buildpacks = load_buildpacks()
-    for buildpack in buildpacks:
-        marker = buildpack.detect(source)
-        if marker is not None:
-            return buildpack, marker
-    markers = sorted({marker for bp in buildpacks for marker in bp.any_of})
-    raise BuildFailed(
+    found = detect_all(source)
+    if found:
+        return found[0]
+    markers = sorted({marker for bp in load_buildpacks() for marker in bp.any_of})
+    message = (
         "No default language could be detected for this app. "
         f"Add one of these files at the root of the repo: {', '.join(markers)}."
     )
+    hint = _near_miss(source, markers)
+    raise BuildFailed(f"{message} {hint}" if hint else message)
+
+
+def detect_all(source: Path) -> list[tuple[Buildpack, str]]:
+    """Return every buildpack that applies to a source tree, in order."""
+    found = []
+    for buildpack in load_buildpacks():
+        marker = buildpack.detect(source)
+        if marker is not None:
+            found.append((buildpack, marker))
+    return found
+
+
+def _near_miss(source: Path, markers: list[str]) -> str | None:
+    """Name a file that is almost a marker: mis-cased, a folder, or nested."""
+    by_lower = {marker.lower(): marker for marker in markers}
+    for path in sorted(source.iterdir()):
+        marker = by_lower.get(path.name.lower())
+        if marker is not None and path.name != marker:
+            shown = f"Found {path.name!r}"
+            return f"{shown}: names are case-sensitive, rename it to {marker!r}."
+        if marker is not None and not path.is_file():
+            return f"Found {path.name!r}, but it is a folder, not a file."
+    for path in sorted(source.glob("*/*")):
+        if path.name in markers and not path.parent.name.startswith("."):
+            nested = path.relative_to(source).as_posix()
+            return (
+                f"Found {nested!r} in a subfolder: only files at the root of the "
+                "repo are detected, so move it there."
+            )
+    return None
 
 
 def render_dockerfile(
