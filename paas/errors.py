@@ -3,13 +3,15 @@
 PaasError
 ├── NotFound            the named thing does not exist (HTTP 404)
 │   ├── AppNotFound
-│   └── ReleaseNotFound
+│   ├── ReleaseNotFound
+│   └── ImageNotFound   no registry has the image, tag or repository
 ├── Conflict            the request clashes with the current state (409)
 ├── InvalidInput        the caller sent something malformed (422)
 ├── Unauthorized        no or a wrong token (401)
 ├── BuildFailed         a push could not be turned into a release
 ├── DeployFailed        a release could not be made to serve
 └── BackendUnavailable  Docker, git or a registry did not answer (503)
+    └── RegistryError   a registry failed or refused a request
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class AppNotFound(NotFound):
 
 class ReleaseNotFound(NotFound):
     """The app has no release with the given version."""
+
+
+class ImageNotFound(NotFound):
+    """No registry has the image, tag or repository asked for."""
 
 
 class Conflict(PaasError):
@@ -76,3 +82,7 @@ class BackendUnavailable(PaasError):
     """The Docker engine, git or a registry could not be reached."""
 
     status_code = 503
+
+
+class RegistryError(BackendUnavailable):
+    """A registry did not answer, or refused or failed a request."""
