@@ -58,7 +58,8 @@ def test_stats_file_counts_requests_per_dyno(tmp_path: Path) -> None:
         time.sleep(0.3)
         path = router.router.stats_path
         stats = json.loads(path.read_text())
-    expected = {"apps": {"shop": {"web.1": {"requests": 3, "in_flight": 0}}}}
+    counts = {"shop": {"web.1": {"requests": 3, "in_flight": 0}}}
+    expected = {"apps": counts, "serial": 0, "in_flight": {}}
     assert (stats, path.name.startswith("router-stats-")) == (expected, True)
 
 

@@ -55,6 +55,12 @@ class Balancer:
         self._hosts: dict[bytes, Destination] = {}
         self._upstreams: dict[tuple[str, str, str, int], Upstream] = {}
         self._stamp: tuple[int, int, int] | None = None
+        # The serial of the loaded table, and dynos that left the table with
+        # requests still in flight: both go in the stats file, which is how
+        # the control plane knows when a dyno it removed is drained.
+        self.serial = 0
+        self.draining: list[Upstream] = []
+        self.loads = 0
 
     def lookup(self, host: bytes) -> Destination | None:
         """Return where a request for a Host header value goes, if anywhere."""
@@ -107,6 +113,10 @@ class Balancer:
             if key not in self._upstreams:
                 upstream.retired = True
                 upstream.close_idle()
+                if upstream.in_flight > 0:
+                    self.draining.append(upstream)
+        self.serial = table.serial
+        self.loads += 1
         logger.info(
             "Loaded the route table: %d apps, %d hosts", len(apps), len(self._hosts)
         )
@@ -125,7 +135,12 @@ class Balancer:
         return upstream
 
     def stats(self) -> dict[str, Any]:
-        """Return per-dyno counts as the stats file shows them."""
+        """Return per-dyno counts as the stats file shows them.
+
+        ``in_flight`` counts the requests in flight by dyno address, those
+        to dynos that already left the table included; ``serial`` is the
+        serial of the route table this process has loaded.
+        """
         apps: dict[str, dict[str, dict[str, int]]] = {}
         for upstream in self._upstreams.values():
             dynos = apps.setdefault(upstream.app, {})
@@ -133,7 +148,21 @@ class Balancer:
                 "requests": upstream.requests,
                 "in_flight": upstream.in_flight,
             }
-        return {"apps": apps}
+        by_address: dict[str, int] = {}
+        for upstream in [*self._upstreams.values(), *self.draining]:
+            if upstream.in_flight > 0:
+                address = f"{upstream.address}:{upstream.port}"
+                by_address[address] = by_address.get(address, 0) + upstream.in_flight
+        return {"apps": apps, "serial": self.serial, "in_flight": by_address}
+
+    def forget_drained(self) -> bool:
+        """Drop retired dynos whose last request ended; say whether any did."""
+        if not self.draining:
+            return False
+        left = [u for u in self.draining if u.in_flight > 0]
+        drained = len(left) < len(self.draining)
+        self.draining = left
+        return drained
 
     def write_stats(self, path: Path) -> None:
         """Write the counts atomically for operators and the control plane."""

@@ -3,8 +3,14 @@
 The client side drives each exchange: it parses the request head, resolves
 the app, picks a dyno, sends the rewritten head and streams the body; the
 dyno side (``upstream.py``) streams the response back through ``write``. All
-of it runs in protocol callbacks; only connecting to a dyno and waiting for a
-booting app use a task.
+of it runs in protocol callbacks; only connecting to a dyno and holding a
+request use a task.
+
+A request is held, not failed, while its app has no dyno to take it: web
+dynos still booting, or the only dynos refusing connections (a restart of
+the app's one dyno). The router re-reads the route table meanwhile and sends
+the request on as soon as a dyno is listed, for at most ``boot_timeout``
+seconds from the request's arrival.
 """
 
 from __future__ import annotations
@@ -64,6 +70,7 @@ class Exchange:
         "close_after",
         "retried",
         "reused",
+        "hold_until",
     )
 
     def __init__(self, request: RequestHead, request_id: bytes, started: float) -> None:
@@ -85,6 +92,7 @@ class Exchange:
         self.close_after = not request.keep_alive
         self.retried = False
         self.reused = False
+        self.hold_until = 0.0
 
 
 class ClientConnection(asyncio.Protocol):
@@ -261,29 +269,55 @@ class ClientConnection(asyncio.Protocol):
         if state == "up" and dest.upstreams:
             self._use(self.router.balancer.pick(dest.upstreams))
         elif state == "starting":
-            self.task = self.loop.create_task(self._hold())
+            self._hold("H20")
         else:
             self._fail(STATE_CODES.get(state, "H14"))
 
-    async def _hold(self) -> None:
-        """Wait for a booting app's web dynos, re-reading the route table."""
+    def _hold(self, code: str) -> None:
+        """Hold the request until a dyno can take it; fail with code at the end."""
         exchange = self.exchange
         if exchange is None:
             return
-        deadline = self.loop.time() + self.config.boot_timeout
-        while self.loop.time() < deadline:
+        if not exchange.hold_until:
+            exchange.hold_until = exchange.started + self.config.boot_timeout
+        exchange.failure = code
+        self.task = self.loop.create_task(self._wait_for_dyno(exchange))
+
+    async def _wait_for_dyno(self, exchange: Exchange) -> None:
+        """Re-read the route table until it lists a dyno to try, or time is up.
+
+        Dynos that refused this request are tried again only once the table
+        changed, so a dead dyno still listed is not hammered.
+        """
+        balancer = self.router.balancer
+        seen = balancer.loads
+        while self.loop.time() < exchange.hold_until:
             await asyncio.sleep(self.config.poll_interval)
-            dest = self.router.balancer.lookup(exchange.request.host)
-            if dest is None or dest.route.state != "starting":
+            if balancer.loads != seen:
+                seen = balancer.loads
+                exchange.tried.clear()
+            dest = balancer.lookup(exchange.request.host)
+            if dest is None:
                 self.task = None
-                if dest is None:
-                    self._answer(404, self.router.pages.not_found, close=True)
-                else:
-                    exchange.dest = dest
-                    self._route(dest)
+                self._answer(404, self.router.pages.not_found, close=True)
                 return
+            state = dest.route.state
+            if state in ("no_web", "not_deployed"):
+                self.task = None
+                self._fail(STATE_CODES[state])
+                return
+            left = [u for u in dest.upstreams if u not in exchange.tried]
+            if state == "up" and left:
+                self.task = None
+                exchange.dest = dest
+                self._use(balancer.pick(left))
+                return
+            if state == "starting":
+                exchange.failure = "H20"
+            elif state == "crashed":
+                exchange.failure = "H10"
         self.task = None
-        self._fail("H20")
+        self._fail(exchange.failure)
 
     def _use(self, upstream: Upstream) -> None:
         exchange = self.exchange
@@ -335,15 +369,16 @@ class ClientConnection(asyncio.Protocol):
             return
         upstream.in_flight -= 1
         exchange.upstream = None
-        if isinstance(exc, TimeoutError):
-            exchange.failure = "H19"
-        dest = exchange.dest
-        others = [] if dest is None else dest.upstreams
-        left = [u for u in others if u not in exchange.tried]
-        if left:
+        code = "H19" if isinstance(exc, TimeoutError) else "H21"
+        # The table may have changed since the request came: ask it again.
+        dest = self.router.balancer.lookup(exchange.request.host)
+        left = [] if dest is None else dest.upstreams
+        left = [u for u in left if u not in exchange.tried]
+        if dest is not None and dest.route.state == "up" and left:
+            exchange.dest = dest
             self._use(self.router.balancer.pick(left))
         else:
-            self._fail(exchange.failure)
+            self._hold(code)
 
     def _attach(self, conn: UpstreamConnection) -> None:
         exchange = self.exchange

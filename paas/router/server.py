@@ -69,7 +69,7 @@ class Router:
             lambda: ClientConnection(self), sock=sock, backlog=4096
         )
         self._write_stats()
-        self._every(self.config.poll_interval, self.balancer.reload_if_changed)
+        self._every(self.config.poll_interval, self._poll)
         self._every(self.config.sweep_interval, self._sweep)
         self._every(self.config.stats_interval, self._write_stats)
         logger.info("Router listening on %s:%d (pid %d)", host, self.port, os.getpid())
@@ -86,6 +86,13 @@ class Router:
             self._timers[index] = self.loop.call_later(interval, tick)
 
         self._timers.append(self.loop.call_later(interval, tick))
+
+    def _poll(self) -> None:
+        # A new table or a drained dyno is written out at once: the control
+        # plane waits on these files before it stops a dyno.
+        changed = self.balancer.reload_if_changed()
+        if self.balancer.forget_drained() or changed:
+            self._write_stats()
 
     def _sweep(self) -> None:
         now = self.now = self.loop.time()

@@ -8,6 +8,7 @@ poll interval. The file looks like::
 
     {
       "version": 1,
+      "serial": 1764860000123456789,
       "apps": {
         "shop": {
           "state": "up",
@@ -21,7 +22,10 @@ poll interval. The file looks like::
 ``state`` says why an app has no dynos to offer: ``up`` (dynos listed),
 ``starting`` (web dynos booting: hold the request a while), ``crashed``
 (H10), ``no_web`` (web scaled to 0 or no web process: H14) and
-``not_deployed`` (no release yet: H81).
+``not_deployed`` (no release yet: H81). ``serial`` grows with every table
+written; each router process reports the serial it has loaded in its stats
+file, so the control plane can tell when every router has stopped sending
+requests to a dyno that left the table.
 """
 
 from __future__ import annotations
@@ -60,6 +64,8 @@ class RouteTable:
 
     apps: dict[str, AppRoute] = field(default_factory=dict)
     hosts: dict[str, str] = field(default_factory=dict)
+    # Not part of equality: two tables that route alike are the same table.
+    serial: int = field(default=0, compare=False)
 
     def lookup(self, host: str) -> tuple[str, AppRoute] | None:
         """Return the app name and route for a Host header value, if any."""
@@ -81,7 +87,12 @@ class RouteTable:
             }
             for name, route in sorted(self.apps.items())
         }
-        return {"version": FORMAT_VERSION, "apps": apps, "hosts": dict(self.hosts)}
+        return {
+            "version": FORMAT_VERSION,
+            "serial": self.serial,
+            "apps": apps,
+            "hosts": dict(self.hosts),
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RouteTable:
@@ -94,7 +105,8 @@ class RouteTable:
             )
             for name, entry in data.get("apps", {}).items()
         }
-        return cls(apps=apps, hosts=dict(data.get("hosts", {})))
+        hosts = dict(data.get("hosts", {}))
+        return cls(apps=apps, hosts=hosts, serial=int(data.get("serial", 0)))
 
 
 def normalize_host(host: str) -> str:
