@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -188,14 +189,22 @@ class Platform:
 
     # routes
 
-    def publish_routes(self) -> None:
-        """Write the route table the router processes read."""
+    def publish_routes(self) -> int:
+        """Write the route table the router processes read; return its serial.
+
+        An unchanged table is not written again; the serial returned is then
+        that of the table already on disk.
+        """
         with self._routes_guard:
             table = self.build_route_table()
-            if table == self._published:
-                return
+            if self._published is not None and table == self._published:
+                return self._published.serial
+            # Serials grow across restarts of the control plane too.
+            last = self._published.serial if self._published else 0
+            table.serial = max(time.time_ns(), last + 1)
             write_route_table(self.settings.routes_path, table)
             self._published = table
+            return table.serial
 
     def build_route_table(self) -> RouteTable:
         """Compute the route table from the store and the engine."""

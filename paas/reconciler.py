@@ -22,7 +22,7 @@ from paas.rollout import (
     mark_up,
     quiet,
     start_dyno,
-    stop_dyno,
+    stop_dynos,
 )
 from paas.scheduler.base import Dyno
 from paas.store import FormationEntry, Release
@@ -155,9 +155,7 @@ class Reconciler:
                     mark_up(self.platform, dyno)
 
     def _stop(self, dyno: Dyno) -> None:
-        self.platform.routable.discard(dyno.id)
-        self.platform.publish_routes()
-        stop_dyno(self.platform, dyno)
+        stop_dynos(self.platform, [dyno])
         self.crashes.pop((dyno.app, dyno.name), None)
 
     def _reap_one_off(self, dyno: Dyno) -> None:

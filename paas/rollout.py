@@ -2,8 +2,8 @@
 
 Web dynos are replaced start-first: the new ones must accept connections on
 ``$PORT`` before the router sees them, and the old ones leave the route table
-before they get SIGTERM. Other process types are replaced stop-first, so two
-releases never work the same queue at once.
+and are drained (``paas.drain``) before they get SIGTERM. Other process types
+are replaced stop-first, so two releases never work the same queue at once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from paas.drain import wait_drained
 from paas.errors import DeployFailed
 from paas.healthcheck import HealthCheck, run_checks
 from paas.platform import Platform
@@ -127,21 +128,40 @@ def mark_up(platform: Platform, dyno: Dyno) -> None:
 
 
 def stop_dynos(platform: Platform, dynos: list[Dyno]) -> None:
-    """Take dynos out of the route table, let the router see it, stop them."""
+    """Take dynos out of the route table, drain them, then stop them."""
     if not dynos:
         return
     routed = [d for d in dynos if d.id in platform.routable]
     for dyno in dynos:
         platform.routable.discard(dyno.id)
-    platform.publish_routes()
+    serial = platform.publish_routes()
     if routed:
-        # Routers poll the table every 50 ms; a request already sent to an
-        # old dyno is finished by the app's own SIGTERM handling.
-        # TODO: wait on the routers' in-flight counts of each dyno instead of
-        # a fixed pause; their stats do not yet tell two dynos of one name apart.
-        time.sleep(platform.settings.route_settle)
+        drain_dynos(platform, routed, serial)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda dyno: stop_dyno(platform, dyno), dynos))
+
+
+def drain_dynos(platform: Platform, dynos: list[Dyno], serial: int) -> None:
+    """Wait until no router process has a request in flight to the dynos.
+
+    The wait ends at the drain timeout; the dynos are stopped anyway then,
+    and their apps' logs say how many requests were still in flight.
+    """
+    addresses = {f"{d.address}:{d.port}" for d in dynos if d.address}
+    timeout = platform.settings.drain_timeout
+    started = time.monotonic()
+    state = wait_drained(platform.settings.run_dir, serial, addresses, timeout)
+    waited = time.monotonic() - started
+    logger.debug("Drained %d dyno(s) in %.3f s", len(dynos), waited)
+    if state.drained:
+        return
+    for app in sorted({d.app for d in dynos}):
+        platform.event(
+            app,
+            f"Drain timeout: {state.in_flight} request(s) still in flight and "
+            f"{len(state.behind)} router process(es) behind after {timeout:g} "
+            "seconds; stopping the old dynos anyway",
+        )
 
 
 def stop_dyno(platform: Platform, dyno: Dyno) -> None:

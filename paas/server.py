@@ -119,7 +119,9 @@ def serve(settings: Settings) -> None:
         # finally block around uvicorn.run(); shutdown work belongs here.
         listener = LogSocketListener(settings.log_socket, found.platform.logs)
         listener.start()
-        found.platform.publish_routes()
+        # The reconciler's first pass publishes the route table, once it has
+        # marked the web dynos that still answer as routable; publishing now
+        # would show every app as starting and make the router hold requests.
         found.reconciler.start()
         router = ensure_router(settings)
         print(

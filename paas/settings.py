@@ -27,7 +27,7 @@ class Settings:
     boot_timeout: float = 60.0
     stop_timeout: int = 30
     release_timeout: float = 3600.0
-    route_settle: float = 0.3
+    drain_timeout: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -45,6 +45,7 @@ class Settings:
             boot_timeout=float(env.get("PAAS_BOOT_TIMEOUT", "60")),
             stop_timeout=int(env.get("PAAS_STOP_TIMEOUT", "30")),
             release_timeout=float(env.get("PAAS_RELEASE_TIMEOUT", "3600")),
+            drain_timeout=float(env.get("PAAS_DRAIN_TIMEOUT", "30")),
         )
 
     @property

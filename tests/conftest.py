@@ -36,7 +36,7 @@ def settings(tmp_path: Path) -> Settings:
         boot_timeout=2.0,
         stop_timeout=1,
         release_timeout=2.0,
-        route_settle=0.0,
+        drain_timeout=1.0,
     )
 
 
