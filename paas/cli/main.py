@@ -210,6 +210,7 @@ def git_credentials(operation: str) -> None:
 
 from paas.cli import builds as _builds  # noqa: E402,F401  (registers commands)
 from paas.cli import dynos as _dynos  # noqa: E402,F401
+from paas.cli import registry as _registry  # noqa: E402,F401
 from paas.cli import releases as _releases  # noqa: E402,F401
 from paas.cli import routing as _routing  # noqa: E402,F401
 
