@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from paas.errors import BackendUnavailable, DeployFailed, PaasError
@@ -58,6 +59,8 @@ class Reconciler:
         self.platform = platform
         self.interval = interval
         self.crashes: dict[tuple[str, str], CrashRecord] = {}
+        # More work for each pass, such as keeping add-on containers up.
+        self.passes: list[Callable[[], None]] = []
         self._wake = threading.Event()
         self._stopping = threading.Event()
 
@@ -103,6 +106,8 @@ class Reconciler:
             finally:
                 lock.release()
         self.platform.publish_routes()
+        for extra in self.passes:
+            extra()
 
     def _remove_orphan(self, dyno: Dyno) -> None:
         logger.info("Removing orphaned dyno %s of %s", dyno.name, dyno.app)

@@ -16,6 +16,8 @@ from typing import Any
 
 import uvicorn
 
+from paas.addons.engine import AddonEngine
+from paas.addons.keeper import AddonKeeper
 from paas.api.app import build_app
 from paas.api.auth import load_or_create_token
 from paas.api.deps import Services
@@ -60,7 +62,10 @@ def make_services(settings: Settings) -> Services:
     token, created = load_or_create_token(settings.token_path)
     if created:
         print(f"Created an API token in {settings.token_path} (mode 0600).", flush=True)
-    return Services(platform, builder, Reconciler(platform), token)
+    addons = AddonEngine(client, platform_id)
+    reconciler = Reconciler(platform)
+    reconciler.passes.append(AddonKeeper(platform, addons))
+    return Services(platform, builder, reconciler, token, addons)
 
 
 def router_pid_path(settings: Settings) -> Path:

@@ -1,4 +1,4 @@
-"""The state store: apps, releases, builds, formation and domains in SQLite.
+"""The state store: apps, releases, builds, formation, domains, add-ons in SQLite.
 
 The control plane is its only writer. Each thread gets its own connection;
 WAL mode lets readers go on while a write commits.
@@ -62,6 +62,22 @@ CREATE TABLE IF NOT EXISTS formation (
 CREATE TABLE IF NOT EXISTS domains (
     hostname TEXT PRIMARY KEY,
     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE
+);
+CREATE TABLE IF NOT EXISTS addons (
+    name TEXT PRIMARY KEY,
+    app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    service TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    spec TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS addon_attachments (
+    addon TEXT NOT NULL REFERENCES addons(name) ON DELETE CASCADE,
+    app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (app, name)
 );
 """
 
@@ -172,6 +188,10 @@ class Store:
 
     def _query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         return self._connection().execute(sql, args).fetchall()
+
+    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        """Run a read for a module that keeps its own tables here (add-ons)."""
+        return self._query(sql, *args)
 
     # apps
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paas import API_VERSION, __version__
-from paas.api import builds, registry, routing, tty, views
+from paas.api import addons, builds, registry, routing, tty, views
 from paas.api.auth import TokenAuthMiddleware
 from paas.api.deps import Services, run_sync, services
 from paas.deploys import deploy_push
@@ -178,6 +178,7 @@ def build_app(found: Services, lifespan: Lifespan | None = None) -> Starlette:
         Route("/{app}.git/git-receive-pack", git_receive_pack, methods=["POST"]),
         Route("/v1/apps/{app}/builds", create_build, methods=["POST"]),
         *views.routes,
+        *addons.routes,
         *builds.routes,
         *registry.routes,
         *routing.routes,

@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from paas.addons.engine import AddonEngine
 from paas.builder import Builder
 from paas.platform import Platform
 from paas.reconciler import Reconciler
@@ -17,12 +18,18 @@ class Services:
     """What the endpoints need, set once when the app is made."""
 
     def __init__(
-        self, platform: Platform, builder: Builder, reconciler: Reconciler, token: str
+        self,
+        platform: Platform,
+        builder: Builder,
+        reconciler: Reconciler,
+        token: str,
+        addons: AddonEngine | None = None,
     ) -> None:
         self.platform = platform
         self.builder = builder
         self.reconciler = reconciler
         self.token = token
+        self.addons = addons
 
 
 def services(request: HTTPConnection) -> Services:

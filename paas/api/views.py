@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from paas.addons.manager import remove_app_addons
 from paas.api.deps import run_sync, services
 from paas.errors import InvalidInput
 from paas.formation import dyno_view, parse_scale_arg, restart, run_one_off, scale
@@ -75,9 +76,13 @@ async def get_app(request: Request) -> Response:
 
 
 async def destroy_app(request: Request) -> Response:
-    """Destroy an app and everything it has."""
+    """Destroy an app and everything it has, add-ons included."""
     name = request.path_params["app"]
-    await run_sync(services(request).platform.destroy_app, name)
+    found = services(request)
+    await run_sync(found.platform.store.get_app, name)
+    if found.addons is not None:
+        await run_sync(remove_app_addons, found.platform, found.addons, name)
+    await run_sync(found.platform.destroy_app, name)
     return JSONResponse({"name": name, "destroyed": True})
 
 

@@ -208,7 +208,8 @@ def git_credentials(operation: str) -> None:
         click.echo(f"username=paas\npassword={token}")
 
 
-from paas.cli import builds as _builds  # noqa: E402,F401  (registers commands)
+from paas.cli import addons as _addons  # noqa: E402,F401  (registers commands)
+from paas.cli import builds as _builds  # noqa: E402,F401
 from paas.cli import dynos as _dynos  # noqa: E402,F401
 from paas.cli import registry as _registry  # noqa: E402,F401
 from paas.cli import releases as _releases  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Add-ons: backing services from registry images, attached through config vars."""
