@@ -63,6 +63,13 @@ def extract_source(archive: Path, destination: Path) -> None:
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(destination, filter="data")
+    except (tarfile.AbsoluteLinkError, tarfile.LinkOutsideDestinationError) as exc:
+        link = exc.tarinfo
+        raise BuildFailed(
+            f"The push has a symlink {link.name!r} -> {link.linkname!r} that "
+            "points outside the repo, where builds cannot reach: commit the "
+            "file itself instead."
+        ) from exc
     except (tarfile.TarError, OSError) as exc:
         raise BuildFailed(f"Could not unpack the pushed source: {exc}.") from exc
 
