@@ -114,7 +114,8 @@ def list_tags(host: str | None, name: str, size: int | None) -> dict[str, object
     with RegistryClient(registry) as client:
 
         def read(path: str) -> dict[str, object]:
-            return {"name": path, "tags": client.tags(path, page_size=size)}
+            # Sorted: some registries (distribution 2.8) send tags unsorted.
+            return {"name": path, "tags": sorted(client.tags(path, page_size=size))}
 
         found = with_library(check_name(name), read)
     return {"registry": registry.host, **found}

@@ -1,0 +1,337 @@
+"""The registry client, pulls, pushes and registry:* commands on a real registry.
+
+A registry of our own (deploy/registry, Debian's docker-registry) runs on a
+free port with its storage in a temporary dir, so the catalog holds exactly
+the tiny images these tests push, more than one page of them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import httpx
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from paas.api.app import build_app
+from paas.api.deps import Services
+from paas.builder import Builder
+from paas.cli.client import Client
+from paas.cli.main import cli
+from paas.errors import ImageNotFound
+from paas.logs import LogStore
+from paas.platform import Platform
+from paas.reconciler import Reconciler
+from paas.registry import (
+    Registry,
+    RegistryClient,
+    inspect_image,
+    pull_image,
+    push_image,
+)
+from paas.scheduler.fake import FakeBackend
+from paas.settings import Settings
+from paas.store import Store
+from tests.conftest import TOKEN
+from tests.e2e.conftest import ROOT, free_port
+
+RUN = secrets.token_hex(4)
+LABEL = "paas.test-registry"
+IMAGES = [f"paas-test/img-{i}" for i in range(5)]
+
+
+@pytest.fixture(scope="module")
+def registry() -> Iterator[Registry]:
+    """A registry of our own on a free loopback port, removed afterwards."""
+    if os.getuid() != 0:
+        pytest.skip("deploy/registry installs and starts a registry: run as root")
+    home = tempfile.mkdtemp(prefix="paas-test-registry-", dir="/var/tmp")
+    port = free_port()
+    env = {**os.environ, "PAAS_REGISTRY_DIR": home, "PAAS_REGISTRY_PORT": str(port)}
+    script = str(ROOT / "deploy" / "registry")
+    subprocess.run([script], env=env, check=True, capture_output=True)
+    try:
+        yield Registry(f"127.0.0.1:{port}", "http")
+    finally:
+        subprocess.run([script, "stop"], env=env, check=True, capture_output=True)
+        shutil.rmtree(home)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[docker.DockerClient]:
+    """The Docker engine; every image this module labelled is removed after."""
+    client = docker.from_env()
+    yield client
+    for image in client.images.list(filters={"label": f"{LABEL}={RUN}"}):
+        client.images.remove(image.id, force=True)
+    client.close()
+
+
+def build_tiny(engine: docker.DockerClient, name: str, tag: str) -> str:
+    """Import an image of one small random file; return its reference.
+
+    One import, not a build: a build's intermediate images can be pruned
+    by a concurrent 'docker image prune' before the build finishes.
+    """
+    payload = secrets.token_bytes(2048)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        entry = tarfile.TarInfo("payload")
+        entry.size, entry.mode = len(payload), 0o755
+        tar.addfile(entry, io.BytesIO(payload))
+    changes = [
+        f"LABEL {LABEL}={RUN}",
+        "EXPOSE 8080/tcp",
+        'ENTRYPOINT ["/payload"]',
+        'CMD ["--serve"]',
+    ]
+    engine.api.import_image_from_data(
+        archive.getvalue(), repository=name, tag=tag, changes=changes
+    )
+    return f"{name}:{tag}"
+
+
+@pytest.fixture(scope="module")
+def pushed(
+    registry: Registry,
+    engine: docker.DockerClient,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, list[str]]:
+    """Push five one-layer images, the first under three tags; return the lines."""
+    lines: dict[str, list[str]] = {}
+    for name in IMAGES:
+        tags = ["1", "2", "3"] if name == IMAGES[0] else ["1"]
+        for tag in tags:
+            ref = build_tiny(engine, name, tag)
+            lines[ref] = []
+            push_image(ref, registry, lines[ref].append, client=engine)
+    return lines
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    """The API of a platform on a fake backend (the e2e platform is not needed)."""
+    settings = Settings(home=tmp_path / "home")
+    backend = FakeBackend()
+    logs = LogStore(settings.home / "logs")
+    platform = Platform(settings, Store(settings.database_path), backend, logs, "test")
+    builder = Builder(object(), "test", settings.stack)  # type: ignore[arg-type]
+    found = Services(platform, builder, Reconciler(platform), TOKEN)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(build_app(found), headers=headers) as test_client:
+        yield test_client
+    backend.close()
+
+
+@pytest.fixture
+def api_env(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the platform's registry settings at the test registry."""
+    monkeypatch.setenv("PAAS_REGISTRIES", registry.host)
+    monkeypatch.setenv("PAAS_REGISTRY_AUTH_FILE", "/nonexistent")
+    monkeypatch.delenv("PAAS_RELEASE_REGISTRY", raising=False)
+
+
+# the client
+
+
+def test_push_streams_condensed_progress(pushed: dict[str, list[str]]) -> None:
+    lines = pushed["paas-test/img-1:1"]
+    assert any(line.endswith(": Pushed") for line in lines), lines
+    assert any("digest: sha256:" in line for line in lines), lines
+
+
+def test_catalog_is_read_page_by_page(registry: Registry, pushed: object) -> None:
+    first = httpx.get(f"{registry.url}/v2/_catalog", params={"n": 2})
+    assert first.json() == {"repositories": IMAGES[:2]}
+    assert first.links["next"]["url"] == "/v2/_catalog?last=paas-test%2Fimg-1&n=2"
+    with RegistryClient(registry) as client:
+        assert client.repositories(page_size=2) == IMAGES
+        assert client.repositories() == IMAGES
+
+
+def test_tags_are_read_page_by_page(registry: Registry, pushed: object) -> None:
+    with RegistryClient(registry) as client:
+        # Debian's docker-registry (distribution 2.8) sends every tag in one
+        # unsorted page whatever n says; paged tags are tested with a mock.
+        assert sorted(client.tags(IMAGES[0], page_size=2)) == ["1", "2", "3"]
+        assert client.tags(IMAGES[1], page_size=2) == ["1"]
+        with pytest.raises(ImageNotFound, match="no repository"):
+            client.tags("paas-test/absent")
+
+
+def test_inspect_shows_digest_layers_and_config(
+    registry: Registry, engine: docker.DockerClient, pushed: object
+) -> None:
+    with RegistryClient(registry) as client:
+        info = inspect_image(client, IMAGES[2], "1")
+        manifest, _, digest = client.manifest(IMAGES[2], "1")
+    local = engine.images.get(f"{IMAGES[2]}:1")
+    assert info.config_digest == local.id
+    assert info.media_type == "application/vnd.docker.distribution.manifest.v2+json"
+    assert len(info.layers) == 1 and 2048 < info.layers[0].size < 4096
+    assert info.total_size == manifest["config"]["size"] + info.layers[0].size
+    assert info.digest == digest
+    assert (info.entrypoint, info.cmd) == (["/payload"], ["--serve"])
+    assert info.exposed_ports == ["8080/tcp"]
+    assert info.labels == {LABEL: RUN}
+    assert info.created and info.created.startswith("20")
+
+
+# pulls
+
+
+def test_pull_fetches_from_the_registry_and_tags_the_plain_ref(
+    registry: Registry, engine: docker.DockerClient, pushed: object
+) -> None:
+    ref = f"{IMAGES[3]}:1"
+    engine.images.remove(ref, force=True)
+    lines: list[str] = []
+    assert pull_image(ref, lines.append, registries=[registry], client=engine) == ref
+    assert lines[0] == f"       Pulling {ref} from {registry.host}"
+    assert any(line.endswith(": Pull complete") for line in lines), lines
+    assert engine.images.get(ref).labels == {LABEL: RUN}
+
+
+def test_pull_tries_registries_in_order(
+    registry: Registry, engine: docker.DockerClient, pushed: object
+) -> None:
+    closed = Registry(f"127.0.0.1:{free_port()}", "http")
+    lines: list[str] = []
+    ref = f"{IMAGES[4]}:1"
+    pull_image(ref, lines.append, registries=[closed, registry], client=engine)
+    assert lines[0] == f"       Pulling {ref} from {registry.host}"
+
+
+def test_pull_of_an_image_no_registry_has_says_how_to_mirror(
+    registry: Registry, engine: docker.DockerClient
+) -> None:
+    with pytest.raises(ImageNotFound) as caught:
+        pull_image("elasticsearch:8.15.0", print, registries=[registry], client=engine)
+    mirror = f"{registry.host}/library/elasticsearch:8.15.0"
+    assert caught.value.message == (
+        "Image 'elasticsearch:8.15.0' is not in reach: none of the registries "
+        f"has it ({registry.host}: no library/elasticsearch:8.15.0). Mirror it: "
+        "run 'deploy/registry-fill' for postgres, redis and memcached, or on a "
+        "machine with the image run 'docker tag elasticsearch:8.15.0 "
+        f"{mirror}' and 'docker push {mirror}'."
+    )
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get("elasticsearch:8.15.0")
+
+
+# the API and the CLI
+
+
+def test_api_lists_images_tags_and_manifests(
+    client: TestClient, api_env: None, registry: Registry, pushed: object
+) -> None:
+    images = client.get("/v1/registry/images", params={"n": 2}).json()
+    assert images == {"registry": registry.host, "repositories": IMAGES}
+    tags = client.get(f"/v1/registry/images/{IMAGES[0]}/tags", params={"n": 1})
+    assert tags.json() == {
+        "registry": registry.host,
+        "name": IMAGES[0],
+        "tags": ["1", "2", "3"],
+    }
+    info = client.get(f"/v1/registry/images/{IMAGES[0]}/manifests/2").json()
+    assert (info["name"], info["reference"], info["exposed_ports"]) == (
+        IMAGES[0],
+        "2",
+        ["8080/tcp"],
+    )
+
+
+def test_api_errors_name_the_image_and_the_registry(
+    client: TestClient, api_env: None, registry: Registry, pushed: object
+) -> None:
+    missing = client.get("/v1/registry/images/paas-test/absent/tags")
+    assert (missing.status_code, missing.json()["id"]) == (404, "ImageNotFound")
+    other = client.get("/v1/registry/images", params={"registry": "elsewhere:5000"})
+    assert other.status_code == 422
+    assert other.json()["error"] == (
+        f"Registry 'elsewhere:5000' is not configured: use one of {registry.host} "
+        "(PAAS_REGISTRIES, PAAS_RELEASE_REGISTRY)."
+    )
+
+
+def test_api_says_when_the_registry_does_not_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("PAAS_REGISTRIES", f"127.0.0.1:{port}")
+    response = client.get("/v1/registry/images")
+    assert response.status_code == 503
+    assert response.json()["id"] == "RegistryError"
+    assert f"Registry '127.0.0.1:{port}' did not answer" in response.json()["error"]
+
+
+def cli_run(client: TestClient, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
+    """Run the CLI against the in-process API."""
+    monkeypatch.setenv("PAAS_URL", str(client.base_url))
+    monkeypatch.setenv("PAAS_TOKEN", client.headers["authorization"].split()[-1])
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        answer = client.request(
+            request.method, request.url.raw_path.decode(), headers=request.headers
+        )
+        headers = {"x-paas-api-version": answer.headers["x-paas-api-version"]}
+        return httpx.Response(
+            answer.status_code, headers=headers, content=answer.content
+        )
+
+    transport = httpx.MockTransport(forward)
+    monkeypatch.setattr("paas.cli.registry.Client", lambda: Client(transport=transport))
+    return CliRunner().invoke(cli, list(args), prog_name="paas")
+
+
+def test_cli_shows_images_tags_and_an_image(
+    client: TestClient,
+    api_env: None,
+    registry: Registry,
+    pushed: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    images = cli_run(client, monkeypatch, "registry:images", "-n", "2")
+    assert images.output.splitlines() == [
+        f"=== {registry.host} (5 repositories)",
+        *IMAGES,
+    ]
+    tags = cli_run(client, monkeypatch, "registry:tags", IMAGES[0])
+    assert tags.output.splitlines() == [
+        f"=== {registry.host}/{IMAGES[0]} (3 tags)",
+        "1",
+        "2",
+        "3",
+    ]
+    shown = cli_run(client, monkeypatch, "registry:inspect", f"{IMAGES[1]}:1")
+    lines = shown.output.splitlines()
+    assert lines[0] == f"=== {IMAGES[1]}:1"
+    assert f"Registry:    {registry.host}" in lines
+    assert 'Entrypoint:  ["/payload"]' in lines
+    assert "Ports:       8080/tcp" in lines
+    assert lines[-2] == "Layers (1):"
+    assert lines[-1].startswith("  sha256:") and lines[-1].endswith(" KB")
+
+
+def test_cli_inspect_of_a_missing_tag_is_an_error(
+    client: TestClient,
+    api_env: None,
+    registry: Registry,
+    pushed: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    result = cli_run(client, monkeypatch, "registry:info", f"{IMAGES[1]}:9")
+    assert result.exit_code == 1
+    assert "has no such tag or digest" in result.output
