@@ -117,3 +117,10 @@ def test_api_refuses_missing_hostname(client: TestClient) -> None:
     client.post("/v1/apps", json={"name": "shop"})
     answer = client.post("/v1/apps/shop/domains", json={"host": "a.example.com"})
     assert answer.status_code == 422
+
+
+def test_destroyed_app_frees_its_domains(platform: Platform, shop: str) -> None:
+    platform.create_app("blog")
+    add_domain(platform, "blog", "www.example.com")
+    platform.destroy_app("blog")
+    assert add_domain(platform, shop, "www.example.com").app == "shop"
