@@ -11,6 +11,7 @@ import logging
 import re
 import shutil
 import tarfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from paas.build_env import BuildSettings, write_env_files
 from paas.buildpacks import (
     Buildpack,
     detect_all,
@@ -36,7 +38,7 @@ from paas.runtime_images import base_image
 logger = logging.getLogger(__name__)
 
 Output = Callable[[str], None]
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+BUILD_STAGE = re.compile(r"^FROM\s+\S+\s+AS\s+build\s*$", re.MULTILINE | re.IGNORECASE)
 STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
 # The classic builder colours a step's stderr with ANSI escapes.
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -77,10 +79,17 @@ def extract_source(archive: Path, destination: Path) -> None:
 class Builder:
     """Turns source trees into images on a Docker engine."""
 
-    def __init__(self, client: docker.DockerClient, platform_id: str, stack: str):
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        platform_id: str,
+        stack: str,
+        settings: BuildSettings | None = None,
+    ):
         self.client = client
         self.platform_id = platform_id
         self.stack = stack
+        self.settings = settings or BuildSettings()
         self._banners: dict[str, str] = {}
 
     def build(
@@ -90,12 +99,15 @@ class Builder:
         source: Path,
         out: Output,
         pinned_buildpack: str | None = None,
+        config_vars: dict[str, str] | None = None,
     ) -> BuildResult:
         """Build the image of one pushed commit.
 
+        ``config_vars`` reach the build as env files (see ``paas.build_env``).
+
         Raises:
-            BuildFailed: no buildpack applies, the Procfile is bad, or the
-                Dockerfile build failed.
+            BuildFailed: no buildpack applies, the Procfile is bad, the
+                Dockerfile build failed or ran past the build timeout.
         """
         buildpack = self._choose_buildpack(source, out, pinned_buildpack)
         plan = make_plan(buildpack, source, out)
@@ -108,6 +120,7 @@ class Builder:
         healthcheck = read_healthcheck(source, out)
         image = f"paas/{app}:{build_id}"
         self._prepare_context(source, buildpack, app, plan, base)
+        self._write_build_env(source, config_vars or {})
         out(f"-----> Building image {image} on the {self.stack} stack")
         dockerfile = plan.own_dockerfile or ".paas/Dockerfile"
         labels = self._labels(app, build_id)
@@ -147,7 +160,7 @@ class Builder:
         if meta.exists():
             shutil.rmtree(meta)
         meta.mkdir()
-        shutil.copyfile(CA_BUNDLE, meta / "ca-bundle.crt")
+        self._copy_ca_bundle(meta / "ca-bundle.crt")
         for name, text in plan.files.items():
             (meta / name).write_text(text)
         if plan.own_dockerfile:
@@ -168,6 +181,21 @@ class Builder:
         existing = ignore.read_text() if ignore.exists() else ""
         ignore.write_text(existing + "\n" + "\n".join(ignored) + "\n")
 
+    def _copy_ca_bundle(self, target: Path) -> None:
+        try:
+            shutil.copyfile(self.settings.ca_bundle, target)
+        except OSError as exc:
+            raise BuildFailed(
+                f"The build CA bundle {str(self.settings.ca_bundle)!r} cannot be "
+                f"read ({exc.strerror}): set PAAS_BUILD_CA_BUNDLE to a PEM file."
+            ) from exc
+
+    def _write_build_env(self, source: Path, config_vars: dict[str, str]) -> None:
+        dockerfile = source / ".paas" / "Dockerfile"
+        if dockerfile.is_file():
+            operator = self.settings.operator_env()
+            write_env_files(source, dockerfile.read_text(), operator, config_vars)
+
     def _labels(self, app: str, build_id: str) -> dict[str, str]:
         return {
             "paas.platform": self.platform_id,
@@ -184,21 +212,50 @@ class Builder:
         dockerfile: str = ".paas/Dockerfile",
     ) -> int:
         show_steps = not self._banners
-        try:
-            stream = self.client.api.build(
-                path=str(source),
-                dockerfile=dockerfile,
-                tag=image,
-                labels=labels,
-                rm=True,
-                forcerm=True,
-                decode=True,
-            )
-            return BuildRelay(out, self._banners, show_steps).relay(stream)
-        except docker.errors.APIError as exc:
-            raise BuildFailed(f"The Docker build failed: {exc}.") from exc
-        except docker.errors.DockerException as exc:
-            raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+        with BuildDeadline(self.client, self.settings.timeout) as deadline:
+            try:
+                relay = BuildRelay(out, self._banners, show_steps, deadline)
+                if BUILD_STAGE.search((source / dockerfile).read_text()):
+                    # Kept under a tag of its own: untagged, the next prune
+                    # of dangling images would drop this stage's cache.
+                    cache = f"paas-cache/{labels['paas.app']}:build"
+                    self._run_build(source, dockerfile, cache, labels, relay)
+                    quiet = BuildRelay(lambda line: None, {}, False, deadline)
+                    self._run_build(source, dockerfile, image, labels, quiet, None)
+                else:
+                    self._run_build(source, dockerfile, image, labels, relay, None)
+                return relay.reused
+            except BuildFailed:
+                deadline.check()
+                raise
+            except docker.errors.APIError as exc:
+                deadline.check()
+                raise BuildFailed(f"The Docker build failed: {exc}.") from exc
+            except docker.errors.DockerException as exc:
+                raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+
+    def _run_build(
+        self,
+        source: Path,
+        dockerfile: str,
+        tag: str,
+        labels: dict[str, str],
+        relay: BuildRelay,
+        target: str | None = "build",
+    ) -> int:
+        stream = self.client.api.build(
+            path=str(source),
+            dockerfile=dockerfile,
+            tag=tag,
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            target=target,
+            # The engine's read timeout must not cut a quiet step short.
+            timeout=int(self.settings.timeout) + 60,
+        )
+        return relay.relay(stream)
 
     def _check_bases(self, bases: list[str]) -> None:
         # Without this, a FROM of a public image waits on a registry that
@@ -268,6 +325,66 @@ class Builder:
 
 
 NOISE = ("Removing intermediate container", "Successfully built", "Successfully tagged")
+RUNNING = "---> Running in "
+
+
+class BuildDeadline:
+    """Stops a Docker build that runs past the build timeout.
+
+    The classic builder has no timeout of its own: when time is up, the
+    container of the running step is killed, which fails the build.
+    """
+
+    def __init__(self, client: docker.DockerClient, seconds: float) -> None:
+        self.client = client
+        self.seconds = seconds
+        self.expired = False
+        self.container: str | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> BuildDeadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+    def watch(self, container: str) -> None:
+        """Note the container of the step now running; kill it if time is up."""
+        with self._lock:
+            self.container = container
+            expired = self.expired
+        if expired:
+            self._kill(container)
+
+    def check(self) -> None:
+        """Raise if the build ran out of time.
+
+        Raises:
+            BuildFailed: the timeout passed.
+        """
+        if self.expired:
+            raise BuildFailed(
+                f"The build took longer than {self.seconds:g} s and was stopped "
+                "(PAAS_BUILD_TIMEOUT); nothing was released. Make the build "
+                "faster, or ask the operator to raise the timeout."
+            )
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            container = self.container
+        logger.warning("A build ran past %g s; stopping it", self.seconds)
+        if container is not None:
+            self._kill(container)
+
+    def _kill(self, container: str) -> None:
+        try:
+            self.client.api.kill(container)
+        except docker.errors.DockerException as exc:
+            logger.debug("Could not kill build container %s: %s", container, exc)
 
 
 def step_banners(dockerfile: str) -> dict[str, str]:
@@ -289,17 +406,24 @@ class BuildRelay:
     """Turns Docker's build stream into Heroku-style output lines."""
 
     def __init__(
-        self, out: Output, banners: dict[str, str], show_steps: bool = False
+        self,
+        out: Output,
+        banners: dict[str, str],
+        show_steps: bool = False,
+        deadline: BuildDeadline | None = None,
     ) -> None:
         self.out = out
         self.banners = banners
         self.show_steps = show_steps
+        self.deadline = deadline
         self.step = ""
         self.reused = 0
 
     def relay(self, stream: Any) -> int:
         """Print the build's output; return how many layers came from cache."""
         for chunk in stream:
+            if self.deadline is not None:
+                self.deadline.check()
             if "error" in chunk:
                 raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
             for line in str(chunk.get("stream", "")).splitlines():
@@ -321,6 +445,8 @@ class BuildRelay:
             if self.step in self.banners or self.show_steps:
                 self.out("       Reused from the cache: nothing changed")
             return
+        if line.strip().startswith(RUNNING) and self.deadline is not None:
+            self.deadline.watch(line.strip()[len(RUNNING) :])
         if not line.strip() or line.lstrip().startswith("--->"):
             return
         if line.startswith(NOISE):

@@ -184,14 +184,6 @@ def render_dockerfile(
         stack=stack,
         buildpack=buildpack,
         env_prefix=env_prefix,
-        install=python_install_mode(source),
         base=base or stack,
         **(variables or {}),
     )
-
-
-def python_install_mode(source: Path) -> str:
-    """Return how a Python app's dependencies are installed."""
-    if (source / "requirements.txt").is_file():
-        return "requirements"
-    return "project"

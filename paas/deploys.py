@@ -13,6 +13,7 @@ from paas.builder import Builder, BuildResult, extract_source
 from paas.errors import BuildFailed, DeployFailed, InvalidInput, PaasError
 from paas.healthcheck import load_app_config, parse_start_first
 from paas.platform import Platform
+from paas.registry import push_image, release_registry_from_env
 from paas.rollout import roll_out
 from paas.store import Build, Release
 
@@ -48,6 +49,7 @@ def deploy_push(
         build = _start_build(platform, app, commit)
         captured = _capturing(out, build)
         result, start_first = _run_build(platform, builder, build, archive, captured)
+        push_release_image(builder, result.image, captured)
         return _release_build(platform, build, result, start_first, captured)
 
 
@@ -84,8 +86,12 @@ def _run_build(
             source = Path(tmp)
             extract_source(archive, source)
             start_first = read_start_first(source)
-            result = builder.build(app.name, build.id, source, out, app.buildpack)
+            result = builder.build(
+                app.name, build.id, source, out, app.buildpack, app.config_vars
+            )
     except PaasError as exc:
+        # The pusher sees this line from the caller; the record keeps it too.
+        build.output += f" !     {exc.message}\n"
         _finish_build(platform, build, "failed")
         platform.event(app.name, f"Build {build.id} failed")
         raise BuildFailed(exc.message) from exc
@@ -113,6 +119,30 @@ def _finish_build(platform: Platform, build: Build, status: str) -> None:
     build.status = status
     build.finished_at = time.time()
     platform.store.finish_build(build)
+
+
+def push_release_image(builder: Builder, image: str, out: Output) -> None:
+    """Push a built image to PAAS_RELEASE_REGISTRY, when one is set.
+
+    A push that fails fails the deploy: a release whose image the registry
+    lacks could not be pulled again from it (another host, a restore).
+
+    Raises:
+        DeployFailed: the setting is malformed, or the registry refused or
+            failed the push; nothing is released.
+    """
+    try:
+        registry = release_registry_from_env()
+        if registry is None:
+            return
+        out(f"-----> Pushing the image to {registry.host}")
+        target = push_image(image, registry, out, client=builder.client)
+    except PaasError as exc:
+        raise DeployFailed(
+            f"{exc.message.rstrip('.')}. Nothing was released: fix the registry "
+            "or unset PAAS_RELEASE_REGISTRY, then push again."
+        ) from exc
+    out(f"       Pushed {target}")
 
 
 def _release_build(

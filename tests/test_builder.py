@@ -18,6 +18,7 @@ from paas.builder import (
     step_banners,
 )
 from paas.buildpacks import Buildpack, find_buildpack, render_dockerfile
+from paas.buildplans import make_plan
 from paas.errors import BuildFailed
 from paas.healthcheck import HealthCheck
 
@@ -54,7 +55,10 @@ def test_step_banners_map_instructions_to_the_comment_above() -> None:
 def test_rendered_template_has_banners_for_its_steps(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("")
     python = find_buildpack("python")
-    dockerfile = render_dockerfile(python, tmp_path, app="shop", stack="stack")
+    variables = make_plan(python, tmp_path, lambda line: None).variables
+    dockerfile = render_dockerfile(
+        python, tmp_path, app="shop", stack="stack", variables=variables
+    )
     banners = step_banners(dockerfile)
     assert sorted(banners.values()) == [
         "-----> Installing dependencies using 'pip install -r requirements.txt'",
@@ -176,6 +180,8 @@ def test_build_output_follows_heroku_shape(tmp_path: Path) -> None:
         "-----> Determining which buildpack to use for this app",
         "       Found requirements.txt",
         "-----> Python app detected",
+        "       No Python version was specified. Using Python 3.13 from the stack",
+        "       Installing from requirements.txt",
         "-----> Discovering process types",
         "       Procfile declares types -> web",
         "-----> Building image paas/shop:b1 on the paas/stack:trixie stack",
@@ -187,18 +193,21 @@ def test_build_labels_the_image_and_keeps_git_out(tmp_path: Path) -> None:
     engine = EngineStandIn([])
     source = python_source(tmp_path)
     Builder(engine, "p1", "stack").build("shop", "b1", source, lambda line: None)
-    call = engine.calls[0]
-    assert (call["tag"], call["dockerfile"], call["labels"]) == (
-        "paas/shop:b1",
-        ".paas/Dockerfile",
-        {"paas.platform": "p1", "paas.app": "shop", "paas.build": "b1"},
-    )
+    labels = {"paas.platform": "p1", "paas.app": "shop", "paas.build": "b1"}
+    assert [
+        (call["tag"], call["target"], call["dockerfile"], call["labels"])
+        for call in engine.calls
+    ] == [
+        ("paas-cache/shop:build", "build", ".paas/Dockerfile", labels),
+        ("paas/shop:b1", None, ".paas/Dockerfile", labels),
+    ]
     assert ".git" in (source / ".dockerignore").read_text().split("\n")
 
 
 def test_pinned_buildpack_skips_detection(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
+    (source / "requirements.txt").write_text("")
     lines: list[str] = []
     builder = Builder(EngineStandIn([]), "test", "stack")
     builder.build("shop", "b1", source, lines.append, pinned_buildpack="python")

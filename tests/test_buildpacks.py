@@ -10,8 +10,6 @@ from paas.buildpacks import (
     detect_buildpack,
     find_buildpack,
     load_buildpacks,
-    python_install_mode,
-    render_dockerfile,
 )
 from paas.errors import BuildFailed, InvalidInput
 
@@ -75,64 +73,3 @@ def test_buildpacks_load_in_their_order(tmp_path: Path) -> None:
         )
     names = [buildpack.name for buildpack in load_buildpacks(tmp_path)]
     assert names == ["also-early", "early", "late"]
-
-
-@pytest.mark.parametrize(
-    ("files", "mode"),
-    [
-        (["requirements.txt"], "requirements"),
-        (["requirements.txt", "pyproject.toml"], "requirements"),
-        (["pyproject.toml"], "project"),
-        (["setup.py"], "project"),
-    ],
-    ids=["requirements", "both", "pyproject", "setup-py"],
-)
-def test_install_mode_follows_the_files(
-    tmp_path: Path, files: list[str], mode: str
-) -> None:
-    for name in files:
-        (tmp_path / name).write_text("")
-    assert python_install_mode(tmp_path) == mode
-
-
-def render(source: Path) -> str:
-    python = find_buildpack("python")
-    return render_dockerfile(python, source, app="shop", stack="paas/stack:trixie")
-
-
-def pip_install_line(dockerfile: str) -> str:
-    lines = dockerfile.splitlines()
-    return next(
-        line for line in lines if line.startswith("RUN") and "pip install" in line
-    )
-
-
-def test_dockerfile_starts_from_the_stack(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("flask\n")
-    lines = render(tmp_path).splitlines()
-    assert "FROM paas/stack:trixie" in lines
-    assert lines[0] == "# Rendered by paas for shop (Python buildpack)."
-
-
-def test_requirements_are_installed_before_the_code_is_copied(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("flask\n")
-    lines = render(tmp_path).splitlines()
-    install = lines.index(pip_install_line(render(tmp_path)))
-    copy_code = lines.index("COPY --chown=1000:1000 . /app")
-    assert lines.index("COPY requirements.txt /app/requirements.txt") < install
-    assert install < copy_code
-
-
-def test_pyproject_app_is_installed_from_its_source(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\n")
-    text = render(tmp_path)
-    assert "requirements.txt" not in text
-    assert pip_install_line(text).endswith(" pip install /app")
-
-
-def test_build_env_prefixes_the_pip_install(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text("")
-    assert pip_install_line(render(tmp_path)) == (
-        "RUN PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 "
-        "PIP_ROOT_USER_ACTION=ignore pip install -r /app/requirements.txt"
-    )

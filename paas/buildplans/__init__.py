@@ -3,8 +3,8 @@
 Each language module looks at the pushed files, checks what the app asks for
 against what the platform offers, and returns a ``BuildPlan``: values for
 the buildpack's Dockerfile template, files to put beside it, and default
-process types. A buildpack without a module here (Python) builds from its
-template and YAML defaults alone.
+process types. A buildpack without a module here builds from its template
+and YAML defaults alone.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from paas.buildpacks import Buildpack
-from paas.buildplans import dockerfile, golang, nodejs, static
+from paas.buildplans import dockerfile, golang, nodejs, python, static
 from paas.buildplans.base import BuildPlan, Output
 
 Planner = Callable[[Buildpack, Path, Output], BuildPlan]
@@ -22,6 +22,7 @@ PLANNERS: dict[str, Planner] = {
     "go": golang.plan,
     "static": static.plan,
     "dockerfile": dockerfile.plan,
+    "python": python.plan,
 }
 
 
