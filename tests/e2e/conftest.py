@@ -169,12 +169,21 @@ def stop_platform(platform: Platform) -> None:
             platform.process.wait()
 
 
+def restart_platform(platform: Platform) -> None:
+    """Stop a platform and start it again on its data dir and ports."""
+    stop_platform(platform)
+    again = start_platform(platform.home, platform.api_port, platform.router_port)
+    platform.process = again.process
+
+
 def remove_docker_objects(platform_id: str) -> None:
-    """Remove every container, network and image a platform labelled."""
+    """Remove every container, volume, network and image a platform labelled."""
     client = docker.from_env()
     label = {"label": f"paas.platform={platform_id}"}
     for container in client.containers.list(all=True, filters=label):
         container.remove(force=True)
+    for volume in client.volumes.list(filters=label):
+        volume.remove(force=True)
     for network in client.networks.list(filters=label):
         network.remove()
     for image in client.images.list(filters=label):
@@ -213,6 +222,28 @@ def commit_all(path: Path, env: dict[str, str], message: str) -> None:
     """Commit every change in a repo."""
     subprocess.run(["git", "add", "-A"], cwd=path, env=env, check=True)
     subprocess.run(["git", "commit", "-qm", message], cwd=path, env=env, check=True)
+
+
+@pytest.fixture(scope="session")
+def local_registry() -> str:
+    """Start the local registry and fill it offline; return its host.
+
+    deploy/registry and deploy/registry-fill find what is already there and
+    return quickly on a second run.
+    """
+    if os.getuid() != 0:
+        pytest.skip("deploy/registry installs and starts a registry: run as root")
+    for script in ("registry", "registry-fill"):
+        done = subprocess.run(
+            [str(ROOT / "deploy" / script)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"deploy/{script} failed:\n{done.stdout}{done.stderr}")
+    return "127.0.0.1:5000"
 
 
 @pytest.fixture
