@@ -483,7 +483,10 @@ def test_pull_progress_is_condensed_to_a_few_lines() -> None:
     ]
 
 
-def test_an_error_event_stops_the_pull() -> None:
+def test_an_error_event_fails_the_pull_at_the_end() -> None:
     progress = Progress(lambda line: None, "redis:8")
-    with pytest.raises(RegistryError, match="redis:8: manifest unknown"):
-        progress.event({"error": "x", "errorDetail": {"message": "manifest unknown"}})
+    progress.event({"error": "x", "errorDetail": {"message": "manifest unknown"}})
+    with pytest.raises(
+        RegistryError, match="Pulling 'redis:8' failed: manifest unknown."
+    ):
+        progress.finish()

@@ -95,7 +95,7 @@ def push_image(
             decode=True,
             auth_config=registry.auth_config,
         )
-        _follow(stream, on_progress, target)
+        _follow(stream, on_progress, target, "Pushing")
     except docker.errors.APIError as exc:
         raise RegistryError(f"Pushing {target!r} failed: {_reason(exc)}.") from exc
     except requests.exceptions.ConnectionError as exc:
@@ -145,7 +145,7 @@ def _pull(
             decode=True,
             auth_config=registry.auth_config,
         )
-        _follow(stream, out, source)
+        _follow(stream, out, source, "Pulling")
     except docker.errors.APIError as exc:
         raise RegistryError(f"Pulling {source!r} failed: {_reason(exc)}.") from exc
     except requests.exceptions.ConnectionError as exc:
@@ -182,9 +182,11 @@ class Progress:
     counted into one summary.
     """
 
-    def __init__(self, out: Output, ref: str) -> None:
+    def __init__(self, out: Output, ref: str, verb: str = "Pulling") -> None:
         self.out = out
         self.ref = ref
+        self.verb = verb
+        self.error: str | None = None
         self.started: set[str] = set()
         self.present = 0
 
@@ -192,7 +194,8 @@ class Progress:
         """Take one decoded event of a pull or push stream."""
         if "error" in event:
             detail = event.get("errorDetail", {}).get("message") or event["error"]
-            raise RegistryError(f"{self.ref}: {detail}")
+            self.error = self.error or str(detail).rstrip(".")
+            return
         status = str(event.get("status", ""))
         layer = str(event.get("id", ""))
         if status in ("Already exists", "Layer already exists"):
@@ -208,13 +211,21 @@ class Progress:
             self.out(f"{INDENT}{status}")
 
     def finish(self) -> None:
-        """Say how many layers were present already."""
+        """Say how many layers were present already.
+
+        Raises:
+            RegistryError: the engine reported an error on the way.
+        """
+        if self.error:
+            raise RegistryError(f"{self.verb} {self.ref!r} failed: {self.error}.")
         if self.present:
             self.out(f"{INDENT}{self.present} layer(s) already present")
 
 
-def _follow(stream: Iterable[dict[str, Any]], out: Output, ref: str) -> None:
-    progress = Progress(out, ref)
+def _follow(stream: Iterable[dict[str, Any]], out: Output, ref: str, verb: str) -> None:
+    progress = Progress(out, ref, verb)
+    # Read to the end even after an error, so the engine's connection is
+    # released rather than left open.
     for event in stream:
         progress.event(event)
     progress.finish()

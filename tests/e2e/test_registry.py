@@ -30,7 +30,8 @@ from paas.api.deps import Services
 from paas.builder import Builder
 from paas.cli.client import Client
 from paas.cli.main import cli
-from paas.errors import ImageNotFound
+from paas.deploys import push_release_image
+from paas.errors import DeployFailed, ImageNotFound
 from paas.logs import LogStore
 from paas.platform import Platform
 from paas.reconciler import Reconciler
@@ -335,3 +336,51 @@ def test_cli_inspect_of_a_missing_tag_is_an_error(
     result = cli_run(client, monkeypatch, "registry:info", f"{IMAGES[1]}:9")
     assert result.exit_code == 1
     assert "has no such tag or digest" in result.output
+
+
+# release images
+
+
+class EngineOnly:
+    """The part of a Builder that pushing a release image uses."""
+
+    def __init__(self, client: docker.DockerClient) -> None:
+        self.client = client
+
+
+def test_release_image_is_pushed_when_a_release_registry_is_set(
+    registry: Registry, engine: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = build_tiny(engine, "paas/regtest", RUN)
+    monkeypatch.setenv("PAAS_RELEASE_REGISTRY", registry.host)
+    lines: list[str] = []
+    push_release_image(EngineOnly(engine), image, lines.append)  # type: ignore[arg-type]
+    assert lines[0] == f"-----> Pushing the image to {registry.host}"
+    assert lines[-1] == f"       Pushed {registry.host}/paas/regtest:{RUN}"
+    with RegistryClient(registry) as client:
+        assert client.tags("paas/regtest") == [RUN]
+    # The push tag is removed again; the image keeps its own name.
+    assert engine.images.get(image).tags == [image]
+
+
+def test_a_failed_release_push_fails_the_deploy_clearly(
+    engine: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = build_tiny(engine, "paas/regtest", f"{RUN}-fail")
+    closed = f"127.0.0.1:{free_port()}"
+    monkeypatch.setenv("PAAS_RELEASE_REGISTRY", closed)
+    with pytest.raises(DeployFailed) as caught:
+        push_release_image(EngineOnly(engine), image, print)  # type: ignore[arg-type]
+    message = caught.value.message
+    assert message.startswith(f"Pushing '{closed}/paas/regtest:{RUN}-fail' failed: ")
+    assert message.endswith(
+        "Nothing was released: fix the registry or unset PAAS_RELEASE_REGISTRY, "
+        "then push again."
+    )
+
+
+def test_no_release_registry_pushes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PAAS_RELEASE_REGISTRY", raising=False)
+    lines: list[str] = []
+    push_release_image(EngineOnly(None), "paas/x:1", lines.append)  # type: ignore[arg-type]
+    assert lines == []
