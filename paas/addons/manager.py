@@ -200,7 +200,7 @@ def _fetch(engine: AddonEngine, spec: AddonSpec, out: Output) -> None:
     problems = engine.check_host(spec)
     out(f"-----> Pulling {spec.image}")
     try:
-        spec.image = engine.fetch_image(spec.image, lambda line: out(f"       {line}"))
+        spec.image = engine.fetch_image(spec.image, out)
     except PaasError as exc:
         error = translate_pull_error(exc, spec.image)
         if problems:
