@@ -16,7 +16,14 @@ from paas.addons.manager import (
     detach_addon,
     remove_app_addons,
 )
-from paas.addons.records import AddonNotFound, get_addon, list_addons
+from paas.addons.records import (
+    CREATING,
+    DESTROYING,
+    AddonNotFound,
+    get_addon,
+    list_addons,
+    set_state,
+)
 from paas.errors import BackendUnavailable, Conflict, DeployFailed, InvalidInput
 from paas.platform import Platform
 from tests.conftest import Deploy
@@ -254,3 +261,34 @@ def test_keeper_recreates_gone_addon_on_its_volume(
     AddonKeeper(platform, engine)()
     assert engine.containers[name].networks == {"fake-shop": name}
     assert engine.volumes == {name}
+
+
+def test_keeper_undoes_creation_cut_short(
+    platform: Platform, engine: FakeAddonEngine
+) -> None:
+    platform.create_app("shop")
+    name = create(platform, engine, service="redis")
+    set_state(platform.store, name, CREATING)
+    AddonKeeper(platform, engine)()
+    assert_nothing_left(platform, engine)
+
+
+def test_keeper_finishes_removal_cut_short(
+    platform: Platform, engine: FakeAddonEngine
+) -> None:
+    platform.create_app("shop")
+    name = create(platform, engine, service="redis")
+    set_state(platform.store, name, DESTROYING)
+    AddonKeeper(platform, engine)()
+    assert_nothing_left(platform, engine)
+
+
+def test_keeper_leaves_creation_in_progress(
+    platform: Platform, engine: FakeAddonEngine
+) -> None:
+    platform.create_app("shop")
+    keeper = AddonKeeper(platform, engine)
+    name = create(platform, engine, service="redis")
+    set_state(platform.store, name, CREATING)
+    keeper()
+    assert engine.state(name) == "running"

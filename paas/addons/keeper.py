@@ -1,5 +1,8 @@
 """Keep add-on containers running: a pass the reconciler makes.
 
+Its first pass also finishes what a stop of the platform cut short: a
+creation is undone, a removal is completed.
+
 A resource whose container stopped is started again; one whose container
 is gone is made again from its stored spec, on the same volume, so its data
 survives. Restarts back off like crashed dynos do.
@@ -11,6 +14,7 @@ import logging
 import time
 
 from paas.addons.engine import AddonEngine
+from paas.addons.manager import finish_interrupted
 from paas.addons.records import CREATED, Addon, get_addon, list_addons
 from paas.errors import PaasError
 from paas.platform import Platform
@@ -27,9 +31,16 @@ class AddonKeeper:
         self.platform = platform
         self.engine = engine
         self.restarts: dict[str, tuple[int, float]] = {}
+        self.started_at = time.time()
+        self._recovered = False
 
     def __call__(self) -> None:
         """Run one pass over every created resource."""
+        if not self._recovered:
+            self._recovered = True
+            names = finish_interrupted(self.platform, self.engine, self.started_at)
+            for name in names:
+                logger.warning("Cleaned up add-on %s, cut short by a stop", name)
         for addon in list_addons(self.platform.store):
             if addon.state != CREATED:
                 continue

@@ -368,6 +368,34 @@ def _destroy(
     platform.event(addon.app, f"Destroyed add-on {addon.name}")
 
 
+def finish_interrupted(
+    platform: Platform, engine: AddonEngine, before: float
+) -> list[str]:
+    """Undo creations and finish removals that a platform stop cut short.
+
+    Args:
+        before: only resources whose change began before this time count;
+            later ones are in progress now.
+
+    Returns:
+        The names of the resources undone or removed.
+    """
+    done = []
+    for addon in list_addons(platform.store):
+        if addon.created_at >= before or addon.state == CREATED:
+            continue
+        if addon.state == CREATING:
+            # A creation attaches last: a stop during its release left vars.
+            for attachment in addon.attachments:
+                with platform.changing(attachment.app, "the add-on undo"):
+                    _detach(platform, engine, attachment)
+            _undo_create(platform, engine, addon.app, addon.name)
+        else:
+            _destroy(platform, engine, addon, skip_app=None)
+        done.append(addon.name)
+    return done
+
+
 def remove_app_addons(platform: Platform, engine: AddonEngine, app: str) -> list[str]:
     """Before an app goes: destroy its add-ons, detach it from others'.
 
