@@ -99,13 +99,11 @@ def test_all_matching_buildpacks_are_listed_in_order(tmp_path: Path) -> None:
         ),
         (
             ["dockerfile"],
-            " Found 'dockerfile': names are case-sensitive, rename it to "
-            "'Dockerfile'.",
+            " Found 'dockerfile': names are case-sensitive, rename it to 'Dockerfile'.",
         ),
         (
             ["INDEX.HTML"],
-            " Found 'INDEX.HTML': names are case-sensitive, rename it to "
-            "'index.html'.",
+            " Found 'INDEX.HTML': names are case-sensitive, rename it to 'index.html'.",
         ),
         (["package.json/"], " Found 'package.json', but it is a folder, not a file."),
         (
