@@ -8,7 +8,8 @@ no pull is attempted where it cannot succeed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import docker
@@ -55,15 +56,15 @@ def pull_image(
     """
     image = parse_ref(ref)
     found = registries_from_env() if registries is None else registries
-    engine = client or _connect()
     misses = []
     for registry in _candidates(image, found):
         where = _locate(registry, image)
         if isinstance(where, str):
             misses.append(where)
             continue
-        _pull(engine, registry, image, on_progress)
-        return _retag(engine, image.on(registry.host), ref)
+        with _engine(client) as engine:
+            _pull(engine, registry, image, on_progress)
+            return _retag(engine, image.on(registry.host), ref)
     raise ImageNotFound(_not_found_message(ref, image, found, misses))
 
 
@@ -84,8 +85,18 @@ def push_image(
         BackendUnavailable: the Docker engine did not answer.
     """
     image = parse_ref(image_ref)
+    with _engine(client) as engine:
+        return _push(engine, image, image_ref, registry, on_progress)
+
+
+def _push(
+    engine: docker.DockerClient,
+    image: ImageRef,
+    image_ref: str,
+    registry: Registry,
+    on_progress: Output,
+) -> str:
     target = f"{registry.host}/{image.path}:{image.reference}"
-    engine = client or _connect()
     try:
         engine.api.tag(image_ref, f"{registry.host}/{image.path}", image.reference)
         stream = engine.api.push(
@@ -105,11 +116,20 @@ def push_image(
     return target
 
 
-def _connect() -> docker.DockerClient:
+@contextmanager
+def _engine(client: docker.DockerClient | None) -> Iterator[docker.DockerClient]:
+    """Yield the given engine client, or one of our own closed afterwards."""
+    if client is not None:
+        yield client
+        return
     try:
-        return docker.from_env(timeout=600)
+        own = docker.from_env(timeout=600)
     except docker.errors.DockerException as exc:
         raise BackendUnavailable(f"The Docker engine did not answer: {exc}.") from exc
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def _candidates(image: ImageRef, registries: list[Registry]) -> Iterable[Registry]:

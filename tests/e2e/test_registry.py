@@ -211,7 +211,8 @@ def test_pull_tries_registries_in_order(
     closed = Registry(f"127.0.0.1:{free_port()}", "http")
     lines: list[str] = []
     ref = f"{IMAGES[4]}:1"
-    pull_image(ref, lines.append, registries=[closed, registry], client=engine)
+    # No client given: pull_image opens and closes an engine client of its own.
+    pull_image(ref, lines.append, registries=[closed, registry])
     assert lines[0] == f"       Pulling {ref} from {registry.host}"
 
 
