@@ -286,3 +286,23 @@ def test_archive_that_is_not_a_tar_fails_the_build(tmp_path: Path) -> None:
     archive.write_bytes(b"not a tar at all" * 100)
     with pytest.raises(BuildFailed, match=r"^Could not unpack the pushed source: "):
         extract_source(archive, tmp_path / "src")
+
+
+def test_relay_strips_the_colour_of_step_stderr() -> None:
+    lines, _ = relay([{"stream": "\x1b[91mnpm warn deprecated x\n\x1b[0m"}])
+    assert lines == ["       npm warn deprecated x"]
+
+
+def test_relay_shows_steps_of_a_dockerfile_without_banners() -> None:
+    lines: list[str] = []
+    stream = chunks(
+        "Step 1/2 : FROM paas/stack:trixie",
+        "Step 2/2 : COPY  server.py /srv/",
+        " ---> Using cache",
+    )
+    BuildRelay(lines.append, {}, show_steps=True).relay(stream)
+    assert lines == [
+        "-----> FROM paas/stack:trixie",
+        "-----> COPY server.py /srv/",
+        "       Reused from the cache: nothing changed",
+    ]
