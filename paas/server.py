@@ -21,7 +21,6 @@ from paas.addons.keeper import AddonKeeper
 from paas.api.app import build_app
 from paas.api.auth import load_or_create_token
 from paas.api.deps import Services
-from paas.build_env import BuildSettings
 from paas.builder import Builder
 from paas.logs import LogSocketListener, LogStore
 from paas.platform import Platform, load_platform_id
@@ -59,7 +58,7 @@ def make_services(settings: Settings) -> Services:
     logs = LogStore(settings.home / "logs")
     backend = LocalBackend(client, platform_id)
     platform = Platform(settings, store, backend, logs, platform_id)
-    builder = Builder(client, platform_id, settings.stack, BuildSettings.from_env())
+    builder = Builder(client, platform_id, settings.stack)
     token, created = load_or_create_token(settings.token_path)
     if created:
         print(f"Created an API token in {settings.token_path} (mode 0600).", flush=True)
@@ -95,6 +94,11 @@ def ensure_router(settings: Settings) -> int:
     if pid is not None:
         logger.info("Adopted the running router (PID %d)", pid)
         return pid
+    # Stats files of routers from an earlier run (before a reboot or a kill)
+    # would pass for live routers once their PIDs are reused, and a drain
+    # would wait on them until its timeout.
+    for stale in settings.run_dir.glob("router-stats-*.json"):
+        stale.unlink(missing_ok=True)
     command = [
         sys.executable,
         "-m",

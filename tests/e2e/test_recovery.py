@@ -131,10 +131,54 @@ def test_kill_during_deploy_leaves_old_release(own_platform: Platform) -> None:
     wait_for(lambda: f"started for {sha}" in log.read_text(), timeout=30)
     restart(own_platform, hard=True)
     pusher.join(timeout=120)
-    builds = own_platform.api("GET", f"/v1/apps/{APP}/releases").json()
+    releases = own_platform.api("GET", f"/v1/apps/{APP}/releases").json()
+    builds = own_platform.api("GET", f"/v1/apps/{APP}/builds").json()
     wait_for(lambda: formation_running(own_platform.platform_id))
     assert own_platform.get(APP).text.startswith("echo from")
-    assert all(r["status"] != "pending" for r in builds)
+    assert all(r["status"] != "pending" for r in releases)
+    assert [b["status"] for b in builds if b["commit"].startswith(sha)] == ["failed"]
+    assert not any(r["commit"] and r["commit"].startswith(sha) for r in releases)
+
+
+def test_requests_are_held_while_web_dynos_restart(own_platform: Platform) -> None:
+    # Both web dynos die at once: the app has no dyno to take a request
+    # until the reconciler has started new ones, and the router holds them.
+    client = docker.from_env()
+    label = f"paas.platform={own_platform.platform_id}"
+    for container in client.containers.list(filters={"label": [label, "paas.dyno"]}):
+        if container.labels["paas.process_type"] == "web":
+            container.kill()
+    client.close()
+    statuses: list[int] = []
+    senders = [
+        threading.Thread(
+            target=lambda: statuses.append(own_platform.get(APP).status_code)
+        )
+        for _ in range(5)
+    ]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert statuses == [200] * 5
+    wait_for(lambda: formation_running(own_platform.platform_id))
+
+
+def test_machine_restart_brings_formation_back(own_platform: Platform) -> None:
+    # As at a reboot: the platform stops, the engine stops every container,
+    # and the platform starts again with the same data dir.
+    stop_platform(own_platform)
+    client = docker.from_env()
+    label = {"label": f"paas.platform={own_platform.platform_id}"}
+    for container in client.containers.list(filters=label):
+        container.stop(timeout=1)
+    client.close()
+    again = start_platform(
+        own_platform.home, own_platform.api_port, own_platform.router_port
+    )
+    own_platform.process = again.process
+    wait_for(lambda: formation_running(own_platform.platform_id), timeout=60)
+    wait_for(lambda: own_platform.get(APP).status_code == 200, timeout=30)
 
 
 def test_containers_stopped_behind_its_back_come_back(own_platform: Platform) -> None:
@@ -169,10 +213,20 @@ def test_engine_restart_brings_formation_back(own_platform: Platform) -> None:
     assert sorted(d["name"] for d in ps) == ["web.1", "web.2", "worker.1"]
 
 
+def exited(pid: int) -> bool:
+    """Tell whether a process has exited; a zombie nobody reaps has too."""
+    # dockerd started by deploy/setup is reparented to PID 1, which need not
+    # reap it (not every container's init does): its /proc entry can stay.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def restart_engine() -> None:
     """Stop dockerd and bring it back with deploy/setup (engine only)."""
     pid = int(Path("/var/run/docker.pid").read_text())
     os.kill(pid, signal.SIGTERM)
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=60)
+    wait_for(lambda: exited(pid), timeout=60)
     env = os.environ | {"PAAS_STACKS": ""}
     subprocess.run([str(ROOT / "deploy" / "setup")], env=env, check=True)
