@@ -4,7 +4,8 @@ A buildpack with ``runtime.packages`` builds on ``paas/runtime-<name>:<version>-
 <stack>``, an image made from the stack by installing those packages. It is
 built on the first push that needs it (its output goes to that push) and
 reused by every later build. A label holds a digest of the rendered
-Dockerfile, so a changed definition builds the image again.
+Dockerfile and the stack image, so a changed definition or a rebuilt stack
+builds the image again.
 """
 
 from __future__ import annotations
@@ -65,11 +66,16 @@ def base_image(
         return stack
     tag = runtime_tag(buildpack, stack)
     dockerfile = render_runtime_dockerfile(buildpack, stack)
-    digest = hashlib.sha256(dockerfile.encode()).hexdigest()[:16]
+    # A rebuilt stack image changes the digest too, so runtimes follow it.
+    source = dockerfile + _image_id(client, stack)
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     with _lock(tag):
         if _current(client, tag, digest):
             out(f"-----> Using {runtime.name} {runtime.version} ({tag})")
             return tag
+        # TODO: check the installed version against runtime.version; engines
+        # and go.mod checks trust the YAML, and a Debian point release can
+        # move the patch level under it.
         out(f"-----> Building the {runtime.name} runtime image {tag}")
         out("       Once per machine; later builds reuse it")
         _build(client, tag, dockerfile, buildpack.name, digest, out)
@@ -79,6 +85,17 @@ def base_image(
 def _lock(tag: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(tag, threading.Lock())
+
+
+def _image_id(client: docker.DockerClient, image: str) -> str:
+    try:
+        return str(client.images.get(image).id)
+    except docker.errors.ImageNotFound as exc:
+        raise BuildFailed(
+            f"The stack image {image!r} is missing: run 'deploy/setup' to build it."
+        ) from exc
+    except docker.errors.DockerException as exc:
+        raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
 
 
 def _current(client: docker.DockerClient, tag: str, digest: str) -> bool:
