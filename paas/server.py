@@ -21,6 +21,7 @@ from paas.addons.keeper import AddonKeeper
 from paas.api.app import build_app
 from paas.api.auth import load_or_create_token
 from paas.api.deps import Services
+from paas.build_env import BuildSettings
 from paas.builder import Builder
 from paas.logs import LogSocketListener, LogStore
 from paas.platform import Platform, load_platform_id
@@ -58,7 +59,7 @@ def make_services(settings: Settings) -> Services:
     logs = LogStore(settings.home / "logs")
     backend = LocalBackend(client, platform_id)
     platform = Platform(settings, store, backend, logs, platform_id)
-    builder = Builder(client, platform_id, settings.stack)
+    builder = Builder(client, platform_id, settings.stack, BuildSettings.from_env())
     token, created = load_or_create_token(settings.token_path)
     if created:
         print(f"Created an API token in {settings.token_path} (mode 0600).", flush=True)
