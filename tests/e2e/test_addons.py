@@ -220,6 +220,25 @@ def test_elasticsearch_out_of_reach_fails_cleanly(
     assert leftovers(platform, "elasticsearch") == ([], [])
 
 
+def test_service_that_exits_fails_with_its_log_lines(
+    platform: Platform, stack: Stack
+) -> None:
+    # The postgres image refuses to start without POSTGRES_PASSWORD, which an
+    # ad-hoc image add-on does not set.
+    image = "127.0.0.1:5000/library/postgres:17"
+    args = ("--image", image, "--port", "5432", "--as", "broken", "--name", "broken-db")
+    failed = create(platform, stack.shop, *args)
+    assert failed.code == 1
+    assert "Add-on 'broken-db' (" in failed.stderr
+    assert "exited before it was healthy" in failed.stderr
+    assert "POSTGRES_PASSWORD is not set" in failed.stderr
+    assert (container(platform, "broken-db"), volumes(platform, "broken-db")) == (
+        None,
+        [],
+    )
+    assert "BROKEN_URL" not in config_of(platform, stack.shop)
+
+
 def leftovers(platform: Platform, service: str) -> tuple[list[str], list[str]]:
     """Return containers and volumes of a service's add-ons on the platform."""
     client = docker.from_env()
