@@ -8,6 +8,7 @@ the tiny images these tests push, more than one page of them.
 from __future__ import annotations
 
 import io
+import json
 import os
 import secrets
 import shutil
@@ -46,7 +47,17 @@ from paas.scheduler.fake import FakeBackend
 from paas.settings import Settings
 from paas.store import Store
 from tests.conftest import TOKEN
-from tests.e2e.conftest import ROOT, free_port
+from tests.e2e.conftest import (
+    APPS,
+    ROOT,
+    deploy_app,
+    free_port,
+    make_repo,
+    remove_docker_objects,
+    start_platform,
+    stop_platform,
+)
+from tests.e2e.conftest import Platform as E2EPlatform
 
 RUN = secrets.token_hex(4)
 LABEL = "paas.test-registry"
@@ -385,3 +396,52 @@ def test_no_release_registry_pushes_nothing(monkeypatch: pytest.MonkeyPatch) -> 
     lines: list[str] = []
     push_release_image(EngineOnly(None), "paas/x:1", lines.append)  # type: ignore[arg-type]
     assert lines == []
+
+
+@pytest.fixture(scope="module")
+def pushing_platform(
+    registry: Registry, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[E2EPlatform]:
+    """A platform of its own that pushes release images to the test registry."""
+    home = tmp_path_factory.mktemp("paas-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAAS_RELEASE_REGISTRY", registry.host)
+        patch.setenv("PAAS_REGISTRIES", registry.host)
+        patch.setenv("PAAS_REGISTRY_AUTH_FILE", "/nonexistent")
+        running = start_platform(home, free_port(), free_port())
+    try:
+        yield running
+    finally:
+        platform_id = running.platform_id
+        stop_platform(running)
+        remove_docker_objects(platform_id)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_git_push_pushes_the_release_image_to_the_registry(
+    pushing_platform: E2EPlatform, registry: Registry, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "app", APPS / "dockerfile", pushing_platform.env)
+    name = f"reg-{RUN}"
+    pushed = deploy_app(pushing_platform, name, repo)
+    assert pushed.code == 0, pushed.remote
+    lines = pushed.remote.splitlines()
+    assert f"remote: -----> Pushing the image to {registry.host}" in lines
+    [done] = [line for line in lines if line.startswith("remote:        Pushed ")]
+    build_id = done.rsplit(":", 1)[1]
+    assert done == f"remote:        Pushed {registry.host}/paas/{name}:{build_id}"
+    assert lines.index(done) < lines.index("remote: -----> Launching...")
+
+    listed = pushing_platform.paas("registry:tags", f"paas/{name}")
+    assert listed.stdout.splitlines() == [
+        f"=== {registry.host}/paas/{name} (1 tags)",
+        build_id,
+    ]
+    shown = pushing_platform.paas(
+        "registry:inspect", f"paas/{name}:{build_id}", "--json"
+    )
+    info = json.loads(shown.stdout)
+    assert (info["name"], info["reference"]) == (f"paas/{name}", build_id)
+    # The stack's layer alone is tens of MB; the config blob adds a little.
+    layers = sum(layer["size"] for layer in info["layers"])
+    assert info["total_size"] > layers > 10 * 1024 * 1024
