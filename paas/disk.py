@@ -56,10 +56,16 @@ def prune_app_images(
     return removed
 
 
-def prune_dangling(client: docker.DockerClient) -> int:
-    """Remove dangling layers left by builds; return the bytes freed."""
+def prune_dangling(client: docker.DockerClient, older_than: float = 3600) -> int:
+    """Remove dangling layers left by builds; return the bytes freed.
+
+    Only layers older than ``older_than`` seconds go: the newest layer of a
+    build still running is dangling too, and removing it fails that build
+    ("failed to get destination image"). Keep it above PAAS_BUILD_TIMEOUT.
+    """
+    filters = {"dangling": True, "until": f"{int(older_than)}s"}
     try:
-        result = client.images.prune(filters={"dangling": True})
+        result = client.images.prune(filters=filters)
     except docker.errors.APIError as exc:
         logger.warning("Could not prune dangling images: %s", exc)
         return 0
