@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     APPS,
     Platform,
     Result,
+    commit_all,
     deploy_app,
     make_repo,
     restart_platform,
@@ -42,6 +43,7 @@ class Stack:
     postgres: str
     redis: str
     created: Result
+    repo: Path
 
 
 def deploy(platform: Platform, name: str, tmp: Path) -> None:
@@ -105,7 +107,7 @@ def stack(
     assert created.code == 0, created.output
     cache = create(platform, shop, "redis:8")
     assert cache.code == 0, cache.output
-    yield Stack(*names, resource(created), resource(cache), created)
+    yield Stack(*names, resource(created), resource(cache), created, tmp / shop)
     for name in names:
         platform.paas("apps:destroy", name, "--confirm", name)
 
@@ -163,9 +165,13 @@ def test_addon_is_not_published_on_the_host(platform: Platform, stack: Stack) ->
 def test_credentials_stay_out_of_logs(platform: Platform, stack: Stack) -> None:
     password = config_of(platform, stack.shop)["DATABASE_URL"].split(":")[2]
     password = password.split("@")[0]
+    (stack.repo / "CHANGES").write_text("a push after the add-ons\n")
+    commit_all(stack.repo, platform.env, "change")
+    pushed = platform.git("push", "paas", "main", cwd=stack.repo)
+    assert pushed.code == 0, pushed.remote
     logs = platform.paas("logs", "-a", stack.shop, "-n", "1500").stdout
     serve_log = (platform.home / "serve.log").read_text()
-    assert password not in logs + serve_log + stack.created.output
+    assert password not in logs + serve_log + stack.created.output + pushed.output
 
 
 def test_data_survives_a_stopped_addon(platform: Platform, stack: Stack) -> None:
