@@ -87,6 +87,7 @@ def release_and_roll_out(
     *,
     config_vars: dict[str, str],
     source: Release | None = None,
+    release_phase: bool = True,
 ) -> Release:
     """Make a release from the current (or a given) one and roll it out."""
     base = source or platform.store.current_release(app)
@@ -104,7 +105,7 @@ def release_and_roll_out(
         start_first=base.start_first if base else [],
     )
     if base is not None and base.image is not None:
-        roll_out(platform, release)
+        roll_out(platform, release, release_phase=release_phase)
     else:
         platform.store.set_release_status(app, release.version, RELEASE_SUCCEEDED)
     platform.event(app, f"Release v{release.version} created: {description}")

@@ -214,11 +214,18 @@ def _boot(platform: Platform, release: Release, dyno: Dyno, out: Output) -> Dyno
     return up
 
 
-def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
+def roll_out(
+    platform: Platform,
+    release: Release,
+    out: Output = quiet,
+    *,
+    release_phase: bool = True,
+) -> None:
     """Replace an app's dynos with dynos of a release.
 
     On failure the new dynos are removed, the release is marked failed, and
-    the old dynos go on serving.
+    the old dynos go on serving. ``release_phase=False`` skips the Procfile's
+    ``release`` command, as for releases made by add-on config changes.
 
     Raises:
         DeployFailed: a new web dyno did not come up.
@@ -226,7 +233,8 @@ def roll_out(platform: Platform, release: Release, out: Output = quiet) -> None:
     formation = ensure_formation(platform, release)
     old = [d for d in platform.backend.list_dynos(release.app) if not d.one_off]
     try:
-        run_release_phase(platform, release, out)
+        if release_phase:
+            run_release_phase(platform, release, out)
         new_web = _start_web(platform, release, formation.get("web"), out)
     except DeployFailed:
         platform.store.set_release_status(release.app, release.version, RELEASE_FAILED)

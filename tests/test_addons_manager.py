@@ -292,3 +292,16 @@ def test_keeper_leaves_creation_in_progress(
     set_state(platform.store, name, CREATING)
     keeper()
     assert engine.state(name) == "running"
+
+
+def test_addon_release_skips_the_release_phase(
+    platform: Platform, engine: FakeAddonEngine, deploy: Deploy
+) -> None:
+    processes = {"web": "python app.py", "release": "python migrate.py"}
+    codes = platform.backend.exit_codes  # type: ignore[attr-defined]
+    codes["release"] = 0
+    deploy("shop", processes)
+    codes["release"] = 1  # a release phase now would fail the release
+    create(platform, engine, service="redis")
+    release = platform.store.current_release("shop")
+    assert release is not None and release.description.startswith("Attach REDIS")

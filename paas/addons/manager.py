@@ -241,10 +241,11 @@ def _change_vars(
             "bytes. Unset some first."
         )
     platform.store.set_config_vars(app, updated)
-    # TODO: skip the release phase here, as Heroku does for add-on config
-    # changes; roll_out has no switch for it yet.
     try:
-        release = release_and_roll_out(platform, app, description, config_vars=updated)
+        # As on Heroku, add-on config changes skip the release phase.
+        release = release_and_roll_out(
+            platform, app, description, config_vars=updated, release_phase=False
+        )
     except BaseException:
         platform.store.set_config_vars(app, before)
         raise
