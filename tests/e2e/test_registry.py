@@ -7,6 +7,7 @@ the tiny images these tests push, more than one page of them.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,7 @@ from paas.builder import Builder
 from paas.cli.client import Client
 from paas.cli.main import cli
 from paas.deploys import push_release_image
-from paas.errors import DeployFailed, ImageNotFound
+from paas.errors import DeployFailed, ImageNotFound, RegistryError
 from paas.logs import LogStore
 from paas.platform import Platform
 from paas.reconciler import Reconciler
@@ -445,3 +447,84 @@ def test_git_push_pushes_the_release_image_to_the_registry(
     # The stack's layer alone is tens of MB; the config blob adds a little.
     layers = sum(layer["size"] for layer in info["layers"])
     assert info["total_size"] > layers > 10 * 1024 * 1024
+
+
+# Basic auth on a real registry
+
+
+@pytest.fixture(scope="module")
+def secure_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """A registry of our own that wants HTTP Basic auth (ann / a password)."""
+    if os.getuid() != 0:
+        pytest.skip("deploy/registry installs and starts a registry: run as root")
+    password = secrets.token_hex(12)
+    htpasswd = tmp_path_factory.mktemp("auth") / "htpasswd"
+    htpasswd.write_text(f"ann:{bcrypt_hash(password)}\n")
+    home = tempfile.mkdtemp(prefix="paas-test-registry-", dir="/var/tmp")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PAAS_REGISTRY_DIR": home,
+        "PAAS_REGISTRY_PORT": str(port),
+        "PAAS_REGISTRY_HTPASSWD": str(htpasswd),
+    }
+    script = str(ROOT / "deploy" / "registry")
+    subprocess.run([script], env=env, check=True, capture_output=True)
+    try:
+        yield Registry(f"127.0.0.1:{port}", "http", "ann", password)
+    finally:
+        subprocess.run([script, "stop"], env=env, check=True, capture_output=True)
+        shutil.rmtree(home)
+
+
+def bcrypt_hash(password: str) -> str:
+    """Hash a password as 'htpasswd -B' does (the registry takes only bcrypt)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import crypt  # deprecated, but in 3.11-3.12 the one stdlib bcrypt
+        except ImportError:
+            pytest.skip("no crypt module (Python 3.13+) to make a bcrypt htpasswd")
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+
+
+@pytest.fixture(scope="module")
+def secure_image(secure_registry: Registry, engine: docker.DockerClient) -> str:
+    """Push one tiny image to the secure registry with its credentials."""
+    ref = build_tiny(engine, "paas-test/secure", "1")
+    push_image(ref, secure_registry, lambda line: None, client=engine)
+    return ref
+
+
+def test_basic_auth_lists_with_credentials_only(
+    secure_registry: Registry, secure_image: str
+) -> None:
+    with RegistryClient(secure_registry) as client:
+        assert client.repositories() == ["paas-test/secure"]
+    anonymous = Registry(secure_registry.host, "http")
+    with RegistryClient(anonymous) as client, pytest.raises(RegistryError) as caught:
+        client.repositories()
+    assert f"docker login {secure_registry.host}" in caught.value.message
+    wrong = Registry(secure_registry.host, "http", "ann", "wrong")
+    with RegistryClient(wrong) as client, pytest.raises(RegistryError) as caught:
+        client.repositories()
+    assert "check the password of 'ann'" in caught.value.message
+
+
+def test_pull_uses_credentials_from_a_docker_login_file(
+    secure_registry: Registry,
+    secure_image: str,
+    engine: docker.DockerClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pair = f"ann:{secure_registry.password}".encode()
+    auths = {secure_registry.host: {"auth": base64.b64encode(pair).decode()}}
+    (tmp_path / "config.json").write_text(json.dumps({"auths": auths}))
+    monkeypatch.setenv("PAAS_REGISTRY_AUTH_FILE", str(tmp_path / "config.json"))
+    monkeypatch.setenv("PAAS_REGISTRIES", secure_registry.host)
+    engine.images.remove(secure_image, force=True)
+    lines: list[str] = []
+    assert pull_image(secure_image, lines.append, client=engine) == secure_image
+    assert lines[0] == f"       Pulling {secure_image} from {secure_registry.host}"
+    assert engine.images.get(secure_image).labels == {LABEL: RUN}
