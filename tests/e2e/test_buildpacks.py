@@ -195,6 +195,24 @@ def test_go_module_download_fails_fast(
     assert "the Go module proxy is out of reach from this platform" in pushed.remote
 
 
+def test_go_import_outside_go_mod_names_the_remedy(
+    platform: Platform, new_app: str, tmp_path: Path
+) -> None:
+    files = {
+        "go.mod": "module example.com/x\n\ngo 1.22\n",
+        "main.go": 'package main\n\nimport _ "golang.org/x/text/language"\n\n'
+        "func main() {}\n",
+    }
+    pushed = push_files(platform, new_app, tmp_path, files)
+    assert pushed.code != 0
+    assert has_run(
+        lines(pushed),
+        "       A module is missing and the Go module proxy is out of reach from "
+        "this platform:",
+        "       run 'go mod vendor' and commit the vendor folder.",
+    )
+
+
 # Dockerfile apps
 
 
