@@ -1,5 +1,8 @@
 """The /v1/registry endpoints: what images and tags a registry holds.
 
+Also the layers of a release's image (``/v1/apps/APP/releases/N/layers``),
+read from the engine that built it.
+
 The platform holds the registry credentials, so the CLI asks here rather
 than the registry itself. Only registries the operator configured
 (PAAS_REGISTRIES, PAAS_RELEASE_REGISTRY) are read.
@@ -14,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from paas.api.deps import run_sync
+from paas.api.deps import run_sync, services
 from paas.errors import ImageNotFound, InvalidInput
 from paas.registry import (
     Registry,
@@ -24,6 +27,7 @@ from paas.registry import (
     release_registry_from_env,
 )
 from paas.registry.refs import PATH
+from paas.release_layers import release_layers
 
 T = TypeVar("T")
 
@@ -159,8 +163,20 @@ async def manifest(request: Request) -> Response:
     return JSONResponse(body)
 
 
+async def layers(request: Request) -> Response:
+    """Describe a release image's layers and those shared with the release before."""
+    found = services(request)
+    app, version = request.path_params["app"], request.path_params["version"]
+    await run_sync(found.platform.store.get_app, app)
+    body = await run_sync(
+        release_layers, found.platform, found.builder.client, app, version
+    )
+    return JSONResponse(body)
+
+
 routes = [
     Route("/v1/registry/images", images),
     Route("/v1/registry/images/{name:path}/tags", tags),
     Route("/v1/registry/images/{name:path}/manifests/{reference}", manifest),
+    Route("/v1/apps/{app}/releases/{version:int}/layers", layers),
 ]

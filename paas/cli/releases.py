@@ -7,6 +7,7 @@ import click
 from paas.cli.client import Client, CliError, resolve_app
 from paas.cli.main import APP_OPTION, JSON_OPTION, cli
 from paas.cli.output import print_json, shell_quote, step, table, when
+from paas.cli.registry import human_size
 
 
 @cli.command("config")
@@ -155,6 +156,39 @@ def releases_info(version: str, app: str | None, as_json: bool) -> None:
         ["When:", when(release["created_at"])],
     ]
     click.echo(table(rows))
+    if release["image"]:
+        click.echo("\n".join(layer_lines(Client(), name, number)))
+
+
+def layer_lines(client: Client, app: str, version: int) -> list[str]:
+    """Return the Layers part of ``releases:info``; a pruned image says so."""
+    try:
+        found = client.request("GET", f"/v1/apps/{app}/releases/{version}/layers")
+    except CliError as exc:
+        return ["", f"Layers: {exc.message}"]
+    previous = found["previous"]
+    shared = sum(1 for layer in found["layers"] if layer["shared"])
+    versus = f", {shared} shared with v{previous['version']}" if previous else ""
+    lines = ["", f"=== Layers ({len(found['layers'])}{versus})"]
+    rows = [
+        [
+            layer["digest"].removeprefix("sha256:")[:12],
+            size_text(layer["size"]),
+            "shared" if layer["shared"] else "new",
+            layer["created_by"] or "",
+        ]
+        for layer in found["layers"]
+    ]
+    lines.append(table(rows))
+    total, reused = found["total_size"], found["shared_size"]
+    if total is not None and previous:
+        lines.append(f"Total {size_text(total)}, {size_text(total - reused)} new")
+    return lines
+
+
+def size_text(size: int | None) -> str:
+    """Format a byte count as ``12.3 MB``, or ``?`` when unknown."""
+    return "?" if size is None else human_size(size)
 
 
 @cli.command("rollback")

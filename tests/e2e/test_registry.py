@@ -52,6 +52,8 @@ from tests.conftest import TOKEN
 from tests.e2e.conftest import (
     APPS,
     ROOT,
+    Result,
+    commit_all,
     deploy_app,
     free_port,
     make_repo,
@@ -420,12 +422,23 @@ def pushing_platform(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def test_git_push_pushes_the_release_image_to_the_registry(
-    pushing_platform: E2EPlatform, registry: Registry, tmp_path: Path
-) -> None:
-    repo = make_repo(tmp_path / "app", APPS / "dockerfile", pushing_platform.env)
+@pytest.fixture(scope="module")
+def first_push(
+    pushing_platform: E2EPlatform, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, Result]:
+    """Push the Dockerfile app once: its name, repo and push output."""
+    tmp = tmp_path_factory.mktemp("repo")
+    repo = make_repo(tmp / "app", APPS / "dockerfile", pushing_platform.env)
     name = f"reg-{RUN}"
-    pushed = deploy_app(pushing_platform, name, repo)
+    return name, repo, deploy_app(pushing_platform, name, repo)
+
+
+def test_git_push_pushes_the_release_image_to_the_registry(
+    pushing_platform: E2EPlatform,
+    registry: Registry,
+    first_push: tuple[str, Path, Result],
+) -> None:
+    name, _, pushed = first_push
     assert pushed.code == 0, pushed.remote
     lines = pushed.remote.splitlines()
     assert f"remote: -----> Pushing the image to {registry.host}" in lines
@@ -447,6 +460,34 @@ def test_git_push_pushes_the_release_image_to_the_registry(
     # The stack's layer alone is tens of MB; the config blob adds a little.
     layers = sum(layer["size"] for layer in info["layers"])
     assert info["total_size"] > layers > 10 * 1024 * 1024
+
+
+def test_release_info_shows_layers_shared_with_the_release_before(
+    pushing_platform: E2EPlatform, first_push: tuple[str, Path, Result]
+) -> None:
+    name, repo, pushed = first_push
+    assert pushed.code == 0, pushed.remote
+    server = repo / "server.py"
+    server.write_text(server.read_text() + "\n# a change of code only\n")
+    commit_all(repo, pushing_platform.env, "change")
+    again = pushing_platform.git("push", "paas", "main", cwd=repo)
+    assert again.code == 0, again.remote
+
+    found = pushing_platform.api("GET", f"/v1/apps/{name}/releases/2/layers").json()
+    assert found["previous"]["version"] == 1
+    shared = [layer["shared"] for layer in found["layers"]]
+    # The stack's layer is shared; the COPY of the changed code is not.
+    assert shared[0] is True and False in shared
+    assert 0 < found["shared_size"] < found["total_size"]
+
+    shown = pushing_platform.paas("releases:info", "v2", "-a", name)
+    lines = shown.stdout.splitlines()
+    count = len(found["layers"])
+    assert f"=== Layers ({count}, {shared.count(True)} shared with v1)" in lines
+    copy = [line for line in lines if " new " in line and "COPY" in line]
+    assert len(copy) == 1, shown.stdout
+    first = pushing_platform.paas("releases:info", "v1", "-a", name).stdout
+    assert f"=== Layers ({count})" in first.splitlines()
 
 
 # Basic auth on a real registry
