@@ -33,6 +33,9 @@ class AccessLog:
         self._size = 0
         self._timer: asyncio.TimerHandle | None = None
         self.dropped = 0
+        # Logging is configured before a router starts; checking once keeps
+        # a method call off every request.
+        self.echo = logger.isEnabledFor(logging.DEBUG)
 
     def add(self, app: str, message: str) -> None:
         """Queue one line for an app; flush when the batch is due or full."""
@@ -40,7 +43,7 @@ class AccessLog:
 
     def add_line(self, line: bytes) -> None:
         """Queue one whole ``<app>\\trouter\\t<message>\\n`` line."""
-        if logger.isEnabledFor(logging.DEBUG):
+        if self.echo:
             logger.debug("%s", line.decode("utf-8", "replace").rstrip("\n"))
         if self._size + len(line) > MAX_DATAGRAM:
             self.flush()

@@ -30,6 +30,7 @@ class Upstream:
     in_flight: int = 0
     idle: list[UpstreamConnection] = field(default_factory=list)
     retired: bool = False
+    label: bytes = b""  # the name as access lines show it, encoded once
 
     def close_idle(self) -> None:
         """Close the pooled connections, as when the dyno leaves the table."""
@@ -45,6 +46,7 @@ class Destination:
     app: str
     route: AppRoute
     upstreams: list[Upstream]
+    label: bytes = b""  # the app's name as access lines show it, encoded once
 
 
 class Balancer:
@@ -103,7 +105,7 @@ class Balancer:
         apps: dict[str, Destination] = {}
         for app, route in table.apps.items():
             ups = [self._keep(old, app, b.name, b.address, b.port) for b in route.dynos]
-            apps[app] = Destination(app, route, ups)
+            apps[app] = Destination(app, route, ups, app.encode())
         self._hosts = {
             normalize_host(host).encode(): apps[app]
             for host, app in table.hosts.items()
@@ -131,6 +133,7 @@ class Balancer:
     ) -> Upstream:
         key = (app, name, address, port)
         upstream = old.get(key) or Upstream(app, name, address, port)
+        upstream.label = name.encode()
         self._upstreams[key] = upstream
         return upstream
 

@@ -51,6 +51,7 @@ _RESPONSE_RARE = re.compile(
 _STATUS_LINE = re.compile(rb"HTTP/1\.[01] ([0-9]{3})(?: |$)")
 _ID_CHARS = re.compile(rb"[A-Za-z0-9+/=-]{20,200}")
 _random_bits = random.Random().getrandbits
+_UUID4 = b"%08x-%04x-4%03x-%04x-%012x"
 
 
 class BadRequest(Exception):
@@ -109,9 +110,14 @@ def new_request_id() -> bytes:
     """Return a random UUID4, as text, for a request without a valid id."""
     # uuid.uuid4() reads the OS entropy pool on every call; an id needs to
     # be unique, not secret, and this is a few times cheaper.
-    bits = _random_bits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)
-    h = b"%032x" % (bits | (0x4000 << 64) | (0x8000 << 48))
-    return h[:8] + b"-" + h[8:12] + b"-" + h[12:16] + b"-" + h[16:20] + b"-" + h[20:]
+    bits = _random_bits(122)
+    return _UUID4 % (
+        bits >> 90,
+        (bits >> 74) & 0xFFFF,
+        (bits >> 62) & 0xFFF,
+        0x8000 | ((bits >> 48) & 0x3FFF),
+        bits & 0xFFFFFFFFFFFF,
+    )
 
 
 def valid_request_id(value: bytes) -> bool:
@@ -294,12 +300,11 @@ def parse_response_head(head: bytes, request_method: bytes) -> ResponseHead:
     status_line = head[:line_end]
     fields = head[line_end:]
     response = ResponseHead(
-        _status(status_line), status_line, fields, UNTIL_CLOSE, True
+        _status(status_line), status_line, fields, UNTIL_CLOSE, status_line[7] == 49
     )
-    response.keep_alive = status_line[7:8] == b"1"
     lower = fields.lower()
     if _RESPONSE_RARE.search(lower) is not None or not _read_common_fields(
-        response, lower
+        response, fields, lower
     ):
         response.fields = fields
         response.length = UNTIL_CLOSE
@@ -315,30 +320,36 @@ def parse_response_head(head: bytes, request_method: bytes) -> ResponseHead:
     return response
 
 
-def _read_common_fields(response: ResponseHead, lower: bytes) -> bool:
+def _read_common_fields(response: ResponseHead, fields: bytes, lower: bytes) -> bool:
     """Read Content-Length and Connection the quick way; False if it cannot."""
-    fields = response.fields
-    start = lower.find(b"\r\ncontent-length:") + 17
-    if start > 16:
-        if lower.find(b"\r\ncontent-length:", start) >= 0:
+    start = lower.find(b"\r\ncontent-length:")
+    if start >= 0:
+        start += 17
+        end = lower.find(b"\r\n", start)
+        if end < 0:
+            end = len(lower)
+        elif lower.find(b"\r\ncontent-length:", end) >= 0:
             return False
-        value = fields[start : _field_end(fields, start)].strip()
+        value = fields[start:end].strip()
         if not value.isdigit():
             raise BadResponse("invalid Content-Length")
         response.length = int(value)
-    start = lower.find(b"\r\nconnection:") + 14
-    if start > 13:
-        end = _field_end(fields, start)
-        value = lower[start:end].strip()
-        if value == b"keep-alive":
-            response.keep_alive = True
-        elif value == b"close":
-            response.keep_alive = False
-        else:
-            return False
-        if lower.find(b"\r\nconnection:", end) >= 0:
-            return False
-        response.fields = fields[: start - 14] + fields[end:]
+    start = lower.find(b"\r\nconnection:")
+    if start < 0:
+        return True
+    end = lower.find(b"\r\n", start + 14)
+    if end < 0:
+        end = len(lower)
+    elif lower.find(b"\r\nconnection:", end) >= 0:
+        return False
+    value = lower[start + 14 : end].strip()
+    if value == b"keep-alive":
+        response.keep_alive = True
+    elif value == b"close":
+        response.keep_alive = False
+    else:
+        return False
+    response.fields = fields[:start] + fields[end:]
     return True
 
 

@@ -696,18 +696,18 @@ class ClientConnection(asyncio.Protocol):
         dest, request = exchange.dest, exchange.request
         if dest is None:
             return
-        dyno = exchange.tried[-1].name if exchange.tried else ""
+        dyno = exchange.tried[-1].label if exchange.tried else b""
         fwd = self.peer
         if request.forwarded_for:
             fwd = request.forwarded_for + b", " + fwd
         line = access.INFO_LINE % (
-            dest.app.encode(),
+            dest.label,
             request.method,
             request.target,
             request.host,
             exchange.request_id,
             fwd,
-            dyno.encode(),
+            dyno,
             exchange.connect_ms,
             int((self.loop.time() - exchange.started) * 1000),
             exchange.status,
