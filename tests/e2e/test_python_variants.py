@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,11 @@ from tests.e2e.conftest import (
     Platform,
     Result,
     commit_all,
+    free_port,
     make_repo,
+    remove_docker_objects,
+    start_platform,
+    stop_platform,
 )
 
 SECRET = "s3cr3t-django-key-4f9c1e"
@@ -267,3 +272,47 @@ def test_python_version_the_stack_lacks_is_refused(
         "does not offer. Available: Python 3.13 (3.13.5)."
     ) in result.remote
     assert platform.paas("releases", "-a", new_app, "--json").stdout.strip() == "[]"
+
+
+# timeout
+
+
+@pytest.fixture(scope="module")
+def quick_timeout_platform(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Platform]:
+    """A second platform whose builds may take 8 seconds."""
+    home = tmp_path_factory.mktemp("paas-timeout-home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PAAS_BUILD_TIMEOUT", "8")
+        running = start_platform(home, free_port(), free_port())
+    try:
+        yield running
+    finally:
+        platform_id = running.platform_id
+        stop_platform(running)
+        remove_docker_objects(platform_id)
+
+
+def test_build_past_the_timeout_is_rejected(
+    quick_timeout_platform: Platform, tmp_path: Path
+) -> None:
+    platform = quick_timeout_platform
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "setup.py").write_text("import time\n\ntime.sleep(300)\n")
+    repo = make_repo(tmp_path / "repo", source, platform.env)
+    started = time.monotonic()
+    result = create_and_push(platform, "slow", repo)
+    assert result.code != 0
+    assert time.monotonic() - started < 120
+    assert (
+        "remote:  !     The build took longer than 8 s and was stopped "
+        "(PAAS_BUILD_TIMEOUT); nothing was released."
+    ) in result.remote
+    builds = json.loads(platform.paas("builds", "-a", "slow", "--json").stdout)
+    releases = platform.paas("releases", "-a", "slow", "--json").stdout
+    assert ([build["status"] for build in builds], releases.strip()) == (
+        ["failed"],
+        "[]",
+    )
