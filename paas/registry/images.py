@@ -46,6 +46,7 @@ def pull_image(
     Returns:
         The reference to run: ``ref`` itself, which the pulled image is
         tagged with; for a digest reference, the image on the registry.
+        When no registry has the image but the engine does, ``ref`` too.
 
     Raises:
         InvalidInput: ``ref`` or the settings are malformed.
@@ -65,6 +66,12 @@ def pull_image(
         with _engine(client) as engine:
             _pull(engine, registry, image, on_progress)
             return _retag(engine, image.on(registry.host), ref)
+    # Like 'docker run', an image the engine already has still runs when no
+    # registry has it (or none answers), e.g. add-ons restarted offline.
+    with _engine(client) as engine:
+        if _present(engine, ref):
+            on_progress(f"{INDENT}Using {ref} from the engine: no registry has it")
+            return ref
     raise ImageNotFound(_not_found_message(ref, image, found, misses))
 
 
@@ -185,6 +192,16 @@ def _retag(engine: docker.DockerClient, source: str, ref: str) -> str:
             f"Tagging {source!r} as {ref!r} failed: {exc}."
         ) from exc
     return ref
+
+
+def _present(engine: docker.DockerClient, ref: str) -> bool:
+    try:
+        engine.api.inspect_image(ref)
+    except docker.errors.ImageNotFound:
+        return False
+    except (docker.errors.APIError, requests.exceptions.ConnectionError) as exc:
+        raise BackendUnavailable(f"The Docker engine did not answer: {exc}.") from exc
+    return True
 
 
 def _untag(engine: docker.DockerClient, ref: str) -> None:

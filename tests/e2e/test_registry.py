@@ -248,6 +248,15 @@ def test_pull_of_an_image_no_registry_has_says_how_to_mirror(
         engine.images.get("elasticsearch:8.15.0")
 
 
+def test_an_image_only_the_engine_has_is_used_as_it_is(
+    registry: Registry, engine: docker.DockerClient
+) -> None:
+    ref = build_tiny(engine, "paas-test/local-only", "1")
+    lines: list[str] = []
+    assert pull_image(ref, lines.append, registries=[registry], client=engine) == ref
+    assert lines == [f"       Using {ref} from the engine: no registry has it"]
+
+
 # the API and the CLI
 
 
