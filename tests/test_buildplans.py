@@ -128,7 +128,27 @@ def test_node_dockerfile_installs_before_copying_code(tmp_path: Path) -> None:
         "COPY --chown=1000:1000 package.json package-lock.json /app/"
     )
     assert copy_deps < install < text.index("COPY --chown=1000:1000 . /app")
-    assert text[2] == "FROM rt"
+
+
+def test_node_image_that_runs_holds_no_build_env(tmp_path: Path) -> None:
+    from paas.buildpacks import render_dockerfile
+
+    scripts = {"build": "webpack"}
+    write(tmp_path, {"package.json": package(scripts=scripts)})
+    plan, _ = plan_for("nodejs", tmp_path)
+    text = render_dockerfile(
+        find_buildpack("nodejs"),
+        tmp_path,
+        app="a",
+        stack="s",
+        base="rt",
+        variables=plan.variables,
+    )
+    build, runs = text.split("\nFROM rt\n")
+    assert "FROM rt AS build" in build
+    assert ".paas/app.env" in build
+    assert "COPY --from=build --chown=1000:1000 /app /app" in runs
+    assert ".env" not in runs
 
 
 # Go

@@ -7,6 +7,7 @@ only the first run on a machine pays for them.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def test_node_express_app_answers(platform: Platform, node: Deployed) -> None:
 
 
 def test_node_build_script_ran(platform: Platform, node: Deployed) -> None:
-    assert platform.get(node.name, "/build").json() == {"built": True}
+    assert platform.get(node.name, "/build").json() == {"built": True, "note": None}
 
 
 def test_node_code_only_push_reuses_dependencies(
@@ -131,6 +132,23 @@ def test_node_code_only_push_reuses_dependencies(
         "       Reused from the cache: nothing changed",
     )
     assert platform.get(node.name).text.startswith("Hi again from Node")
+
+
+def test_node_build_script_sees_config_vars(platform: Platform, node: Deployed) -> None:
+    platform.paas("config:set", "BUILD_NOTE=from config", "-a", node.name)
+    commit_all_empty(node.repo, platform.env)
+    pushed = platform.git("push", "paas", "main", cwd=node.repo)
+    assert pushed.code == 0, pushed.remote
+    info = platform.get(node.name, "/build").json()
+    assert info == {"built": True, "note": "from config"}
+    left = platform.paas("run", "-a", node.name, "--", "ls", "/opt/paas/build")
+    assert left.code != 0
+
+
+def commit_all_empty(repo: Path, env: dict[str, str]) -> None:
+    """Make a commit that changes nothing, so a push builds again."""
+    command = ["git", "commit", "-q", "--allow-empty", "-m", "Build again"]
+    subprocess.run(command, cwd=repo, env=env, check=True)
 
 
 # Static sites
