@@ -274,17 +274,23 @@ def test_python_version_the_stack_lacks_is_refused(
     assert platform.paas("releases", "-a", new_app, "--json").stdout.strip() == "[]"
 
 
-# timeout
+# operator build settings
+
+
+INDEX = "https://pypi.org/simple/"
 
 
 @pytest.fixture(scope="module")
-def quick_timeout_platform(
+def tuned_platform(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Platform]:
-    """A second platform whose builds may take 8 seconds."""
-    home = tmp_path_factory.mktemp("paas-timeout-home")
+    """A second platform: builds may take 40 s and see an operator env file."""
+    home = tmp_path_factory.mktemp("paas-tuned-home")
+    env_file = home / "build.env"
+    env_file.write_text(f"# the operator's mirror\nPIP_INDEX_URL={INDEX}\n")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PAAS_BUILD_TIMEOUT", "8")
+        patch.setenv("PAAS_BUILD_TIMEOUT", "40")
+        patch.setenv("PAAS_BUILD_ENV", str(env_file))
         running = start_platform(home, free_port(), free_port())
     try:
         yield running
@@ -294,10 +300,24 @@ def quick_timeout_platform(
         remove_docker_objects(platform_id)
 
 
-def test_build_past_the_timeout_is_rejected(
-    quick_timeout_platform: Platform, tmp_path: Path
+def test_operator_build_env_reaches_the_install(
+    tuned_platform: Platform, tmp_path: Path
 ) -> None:
-    platform = quick_timeout_platform
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "setup.py").write_text(
+        'import os\n\nraise SystemExit("index: " + os.environ["PIP_INDEX_URL"])\n'
+    )
+    repo = make_repo(tmp_path / "repo", source, tuned_platform.env)
+    result = create_and_push(tuned_platform, "envcheck", repo)
+    assert result.code != 0
+    assert f"index: {INDEX}" in result.remote
+
+
+def test_build_past_the_timeout_is_rejected(
+    tuned_platform: Platform, tmp_path: Path
+) -> None:
+    platform = tuned_platform
     source = tmp_path / "src"
     source.mkdir()
     (source / "setup.py").write_text("import time\n\ntime.sleep(300)\n")
@@ -305,9 +325,9 @@ def test_build_past_the_timeout_is_rejected(
     started = time.monotonic()
     result = create_and_push(platform, "slow", repo)
     assert result.code != 0
-    assert time.monotonic() - started < 120
+    assert time.monotonic() - started < 150
     assert (
-        "remote:  !     The build took longer than 8 s and was stopped "
+        "remote:  !     The build took longer than 40 s and was stopped "
         "(PAAS_BUILD_TIMEOUT); nothing was released."
     ) in result.remote
     builds = json.loads(platform.paas("builds", "-a", "slow", "--json").stdout)
