@@ -75,6 +75,16 @@ def _dyno_line(dyno: dict[str, Any]) -> str:
     return line
 
 
+def human_size(size: int) -> str:
+    """Format a byte count as ``12.3 MB`` (binary units)."""
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
 def shell_quote(value: str) -> str:
     """Quote a value for ``config --shell`` output."""
     return shlex.quote(value)

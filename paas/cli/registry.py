@@ -10,7 +10,7 @@ import click
 
 from paas.cli.client import Client, CliError
 from paas.cli.main import JSON_OPTION, cli
-from paas.cli.output import print_json, table
+from paas.cli.output import human_size, print_json, table
 
 REGISTRY_OPTION = click.option(
     "--registry", help="A configured registry host (default: the first one)."
@@ -45,16 +45,6 @@ def query(registry: str | None, page_size: int | None) -> dict[str, str]:
     if page_size:
         params["n"] = str(page_size)
     return params
-
-
-def human_size(size: int) -> str:
-    """Format a byte count as ``12.3 MB``."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 @cli.command("registry:images")

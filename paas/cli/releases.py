@@ -6,8 +6,7 @@ import click
 
 from paas.cli.client import Client, CliError, resolve_app
 from paas.cli.main import APP_OPTION, JSON_OPTION, cli
-from paas.cli.output import print_json, shell_quote, step, table, when
-from paas.cli.registry import human_size
+from paas.cli.output import human_size, print_json, shell_quote, step, table, when
 
 
 @cli.command("config")
