@@ -336,3 +336,22 @@ def test_build_past_the_timeout_is_rejected(
         ["failed"],
         "[]",
     )
+
+
+# Pipfile.lock
+
+
+def test_pipfile_lock_app_installs_hashed_packages(
+    platform: Platform, new_app: str, tmp_path: Path
+) -> None:
+    repo = make_repo(tmp_path / "repo", APPS / "pipenv", platform.env)
+    platform.paas("git:remote", "-a", new_app, cwd=repo)
+    result = platform.git("push", "paas", "main", cwd=repo)
+    lines = [
+        "remote:        Using Python 3.13 specified in Pipfile.lock",
+        "remote: -----> Installing dependencies from Pipfile.lock",
+    ]
+    assert (result.code, missing(result, lines)) == (0, [])
+    assert "Successfully installed gunicorn-23.0.0 packaging-24.2" in result.remote
+    response = platform.get(new_app)
+    assert (response.status_code, response.text) == (200, "hello from Pipfile.lock\n")
