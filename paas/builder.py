@@ -303,6 +303,8 @@ class Builder:
         if entrypoint:
             # Dynos run their command with /bin/bash -c; the ENTRYPOINT is
             # folded into each command above.
+            # TODO: an image without /bin/bash builds but its dynos cannot
+            # start; checking needs a container run per build.
             reset = f"FROM {image}\nENTRYPOINT []\n"
             self._docker_build_file(reset, image, labels)
         return processes
