@@ -291,6 +291,8 @@ class Builder:
             config = self.client.images.get(image).attrs.get("Config") or {}
         except docker.errors.DockerException as exc:
             raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+        # TODO: an image without /bin/bash builds, but its dynos cannot start
+        # (they run their command with bash -c); checking costs a container.
         entrypoint = list(config.get("Entrypoint") or [])
         processes = {
             name: wrap_command(entrypoint, command) if entrypoint else command
@@ -303,8 +305,6 @@ class Builder:
         if entrypoint:
             # Dynos run their command with /bin/bash -c; the ENTRYPOINT is
             # folded into each command above.
-            # TODO: an image without /bin/bash builds but its dynos cannot
-            # start; checking needs a container run per build.
             reset = f"FROM {image}\nENTRYPOINT []\n"
             self._docker_build_file(reset, image, labels)
         return processes
