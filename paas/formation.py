@@ -62,6 +62,7 @@ def scale(
         platform.store.set_formation(app, entries)
         summary = ", ".join(f"{e.process_type}={e.quantity}:{e.size}" for e in entries)
         platform.event(app, f"Scaled to {summary}")
+        _resize_web(platform, app, entries)
         _stop_extra(platform, app, entries)
     reconciler.reconcile_all()
     return platform.store.get_formation(app)
@@ -88,6 +89,23 @@ def _apply(
     }[change.op]
     size = change.size or (entry.size if entry else "standard-1x")
     return FormationEntry(change.process_type, max(0, min(quantity, 100)), size)
+
+
+def _resize_web(platform: Platform, app: str, entries: list[FormationEntry]) -> None:
+    # Web dynos of a new size start first and take over before the old ones
+    # are drained, as on a deploy; other process types restart stop-first.
+    release = platform.store.current_release(app)
+    web = next((e for e in entries if e.process_type == "web"), None)
+    if web is None or release is None or release.image is None:
+        return
+    resized = [
+        d
+        for d in platform.backend.list_dynos(app)
+        if d.process_type == "web" and not d.one_off and d.running
+        if d.number <= web.quantity and d.size != web.size
+    ]
+    if resized:
+        replace_web_dynos(platform, release, resized, size=web.size)
 
 
 def _stop_extra(platform: Platform, app: str, entries: list[FormationEntry]) -> None:

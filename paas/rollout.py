@@ -185,9 +185,15 @@ def stop_dyno(platform: Platform, dyno: Dyno) -> None:
 
 
 def replace_web_dynos(
-    platform: Platform, release: Release, old: list[Dyno], out: Output = quiet
+    platform: Platform,
+    release: Release,
+    old: list[Dyno],
+    out: Output = quiet,
+    size: str | None = None,
 ) -> list[Dyno]:
     """Start a new dyno for each old web dyno, swap them in, stop the old.
+
+    The new dynos keep the old ones' size unless ``size`` names another.
 
     Raises:
         DeployFailed: a new dyno did not come up; the old ones keep serving.
@@ -195,7 +201,8 @@ def replace_web_dynos(
     started: list[Dyno] = []
     try:
         for dyno in old:
-            started.append(start_dyno(platform, release, "web", dyno.name, dyno.size))
+            new_size = size or dyno.size
+            started.append(start_dyno(platform, release, "web", dyno.name, new_size))
         ready = [_boot(platform, release, dyno, out) for dyno in started]
     except DeployFailed as exc:
         _discard(platform, release, started, exc)

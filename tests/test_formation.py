@@ -122,6 +122,27 @@ def test_size_change_replaces_the_dynos(
     assert (new.id != old.id, new.size) == (True, "standard-2x")
 
 
+def test_web_size_change_starts_new_dynos_first(
+    platform: Platform,
+    reconciler: Reconciler,
+    deploy: Deploy,
+    backend: FakeBackend,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deploy("shop", {"web": "app"})
+    running_at_stop: list[int] = []
+    stop = backend.stop_dyno
+
+    def counting_stop(dyno_id: str, timeout: int) -> int | None:
+        running_at_stop.append(len(running_names(backend)))
+        return stop(dyno_id, timeout)
+
+    monkeypatch.setattr(backend, "stop_dyno", counting_stop)
+    scale(platform, reconciler, "shop", [parse_scale_arg("web=1:standard-2x")])
+    new = backend.dyno_named("shop", "web.1")
+    assert (running_at_stop, new.size) == ([2], "standard-2x")
+
+
 def test_scaling_is_logged_for_the_app(
     platform: Platform, reconciler: Reconciler, deploy: Deploy
 ) -> None:
