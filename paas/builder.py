@@ -302,6 +302,9 @@ class Builder:
         if "web" not in processes and web is not None:
             processes["web"] = web
             out(f"       Image CMD and ENTRYPOINT -> web: {web}")
+        elif "web" not in processes:
+            out(" !     The image runs no server (no CMD of its own): add a CMD")
+            out("       to the Dockerfile or a 'web:' line to the Procfile.")
         if entrypoint:
             # Dynos run their command with /bin/bash -c; the ENTRYPOINT is
             # folded into each command above.

@@ -320,8 +320,9 @@ def test_dockerfile_without_from_is_refused(tmp_path: Path) -> None:
         ),
         ({"Cmd": ["/bin/sh", "-c", "node x.js"]}, "exec /bin/sh -c 'node x.js'"),
         ({"Cmd": None, "Entrypoint": None}, None),
+        ({"Cmd": ["/bin/bash"]}, None),
     ],
-    ids=["cmd", "entrypoint-and-cmd", "shell-form", "none"],
+    ids=["cmd", "entrypoint-and-cmd", "shell-form", "none", "stack-shell"],
 )
 def test_dockerfile_web_is_what_docker_would_run(
     config: dict[str, object], expected: str | None

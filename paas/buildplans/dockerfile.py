@@ -64,10 +64,17 @@ def _instructions(dockerfile: str) -> list[str]:
     return lines
 
 
+# The stack's own CMD: an image that only inherits it has no server to run.
+SHELLS = (["/bin/bash"], ["bash"], ["/bin/sh"], ["sh"])
+
+
 def web_command(config: dict[str, Any]) -> str | None:
-    """Return the shell command that runs an image as Docker would."""
+    """Return the shell command that runs an image as Docker would.
+
+    None when the image runs nothing but a shell.
+    """
     argv = list(config.get("Entrypoint") or []) + list(config.get("Cmd") or [])
-    if not argv:
+    if not argv or argv in SHELLS:
         return None
     return "exec " + shlex.join(argv)
 

@@ -276,6 +276,18 @@ def push_files(
     return platform.git("push", "paas", "main", cwd=repo)
 
 
+def test_dockerfile_without_cmd_says_what_to_add(
+    platform: Platform, new_app: str, tmp_path: Path
+) -> None:
+    dockerfile = "FROM paas/stack:trixie\nRUN true\n"
+    pushed = push_files(platform, new_app, tmp_path, {"Dockerfile": dockerfile})
+    assert has_run(
+        lines(pushed),
+        " !     The image runs no server (no CMD of its own): add a CMD",
+        "       to the Dockerfile or a 'web:' line to the Procfile.",
+    )
+
+
 def test_dockerfile_cannot_copy_from_outside_the_context(
     platform: Platform, new_app: str, tmp_path: Path
 ) -> None:
