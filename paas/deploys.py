@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,6 +19,10 @@ from paas.rollout import roll_out
 from paas.store import Build, Release
 
 logger = logging.getLogger(__name__)
+
+ZERO = "0" * 40
+# Seconds to wait for git to write the ref of the push that deployed last.
+LANDING_WAIT = 10.0
 
 Output = Callable[[str], None]
 
@@ -34,11 +39,17 @@ def deploy_push(
     archive: Path,
     commit: str,
     out: Output,
+    pushed: tuple[str, str] | None = None,
 ) -> Release:
     """Build a pushed commit and release it.
 
+    Args:
+        pushed: the ref pushed to and the commit it pointed at before the
+            push; the push is refused when the ref moved meanwhile.
+
     Raises:
-        BuildFailed: the commit could not be built; nothing changed.
+        BuildFailed: the commit could not be built, or another push landed
+            first; nothing changed.
         DeployFailed: the release did not come up; the old one still serves.
     """
 
@@ -46,11 +57,51 @@ def deploy_push(
         out(f"-----> Another change of {app} is in progress; waiting for it")
 
     with platform.changing(app, "the deploy", on_wait=waiting):
+        if pushed is not None:
+            check_ref_unmoved(platform, app, *pushed)
         build = _start_build(platform, app, commit)
         captured = _capturing(out, build)
         result, start_first = _run_build(platform, builder, build, archive, captured)
         push_release_image(builder, result.image, captured)
-        return _release_build(platform, build, result, start_first, captured)
+        release = _release_build(platform, build, result, start_first, captured)
+        if pushed is not None:
+            platform.landing[(app, pushed[0])] = commit
+        return release
+
+
+def check_ref_unmoved(platform: Platform, app: str, ref: str, old: str) -> None:
+    """Refuse a push whose ref moved while it waited for another change.
+
+    git updates the ref only after the pre-receive hook of the push before
+    has ended, so first wait (briefly) for that push's commit to land.
+
+    Raises:
+        BuildFailed: the ref no longer points at ``old``.
+    """
+    repo = platform.settings.repos_dir / f"{app}.git"
+    landing = platform.landing.pop((app, ref), None)
+    deadline = time.monotonic() + LANDING_WAIT
+    current = read_ref(repo, ref)
+    while landing is not None and current != landing and time.monotonic() < deadline:
+        time.sleep(0.05)
+        current = read_ref(repo, ref)
+    if current != old:
+        branch = ref.removeprefix("refs/heads/")
+        raise BuildFailed(
+            f"Another push updated {branch} to {current[:7]} while this one "
+            f"waited. Run 'git pull paas {branch}', then push again."
+        )
+
+
+def read_ref(repo: Path, ref: str) -> str:
+    """Return the commit a ref of a bare repo points at (zeros if none)."""
+    found = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() if found.returncode == 0 else ZERO
 
 
 def _start_build(platform: Platform, app: str, commit: str) -> Build:

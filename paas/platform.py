@@ -16,8 +16,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from paas.errors import Conflict, InvalidInput
+from paas.errors import BackendUnavailable, Conflict, InvalidInput, PaasError
 from paas.logs import LogStore
 from paas.router.table import AppRoute, Backend, RouteTable, write_route_table
 from paas.scheduler.base import Dyno, SchedulerBackend
@@ -57,6 +58,14 @@ def error_page_url(config_vars: dict[str, str]) -> str | None:
     return url
 
 
+def _remove_tree(path: Path) -> None:
+    # A tree already gone is what a destroy wants; anything else is reported.
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        return
+
+
 def load_platform_id(settings: Settings) -> str:
     """Return this platform's id, creating it on first start."""
     path = settings.home / "platform-id"
@@ -90,6 +99,10 @@ class Platform:
         self._routes_guard = threading.Lock()
         self._published: RouteTable | None = None
         self._followers: dict[str, threading.Thread] = {}
+        # Apps being destroyed: out of the route table, left alone.
+        self.destroying: set[str] = set()
+        # (app, ref) -> commit a deploy released that git has yet to write.
+        self.landing: dict[tuple[str, str], str] = {}
 
     # dyno output
 
@@ -177,15 +190,62 @@ class Platform:
         return app
 
     def destroy_app(self, name: str) -> None:
-        """Remove an app's dynos, images, network, repo, logs and state."""
+        """Remove an app's dynos, images, network, repo, logs and state.
+
+        The app's lock is held throughout, so the reconciler leaves the app
+        alone, and the app's record goes last: when a step fails, the others
+        still run and the app stays, so that running the destroy again
+        finishes it.
+
+        Raises:
+            AppNotFound: no app has the name.
+            BackendUnavailable: a resource could not be removed; the app
+                is kept.
+        """
         self.store.get_app(name)
         with self.changing(name, "destroy"):
-            self.store.delete_app(name)
+            self.destroying.add(name)
+            try:
+                self.publish_routes()
+                failures = self._remove_app_resources(name)
+                if failures:
+                    raise BackendUnavailable(
+                        f"Could not remove all of app {name!r}: "
+                        f"{'; '.join(failures)}. The app is kept: run "
+                        f"'paas apps:destroy {name} --confirm {name}' again."
+                    )
+                self.store.delete_app(name)
+            finally:
+                self.destroying.discard(name)
             self.publish_routes()
-            self.backend.remove_app(name)
-            shutil.rmtree(self.settings.repos_dir / f"{name}.git", ignore_errors=True)
-            self.logs.forget(name)
         logger.info("Destroyed app %s", name)
+
+    def _remove_app_resources(self, name: str) -> list[str]:
+        failures = []
+        followers = self._followers_of(name)
+        try:
+            self.backend.remove_app(name)
+        except PaasError as exc:
+            failures.append(exc.message.rstrip("."))
+        # A follower copies the last lines a dyno printed; let it finish
+        # before the log goes, or it would write the log file again.
+        for thread in followers:
+            thread.join(timeout=5)
+        steps = (
+            lambda: _remove_tree(self.settings.repos_dir / f"{name}.git"),
+            lambda: self.logs.forget(name),
+        )
+        for step in steps:
+            try:
+                step()
+            except OSError as exc:
+                failures.append(f"{exc.filename}: {exc.strerror}")
+        return failures
+
+    def _followers_of(self, app: str) -> list[threading.Thread]:
+        ids = {dyno.id for dyno in self.backend.list_dynos(app)}
+        with self._locks_guard:
+            return [t for key, t in self._followers.items() if key in ids]
 
     # routes
 
@@ -213,6 +273,8 @@ class Platform:
         for hostname, owner in self.store.list_domains():
             table.hosts[hostname] = owner
         for app in self.store.list_apps():
+            if app.name in self.destroying:
+                continue
             release = self.store.current_release(app.name)
             table.apps[app.name] = self._app_route(app, release, dynos)
         return table

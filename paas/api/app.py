@@ -117,6 +117,8 @@ async def create_build(request: Request) -> Response:
     """Build and release a pushed commit, streaming the build output."""
     app = request.path_params["app"]
     commit = request.query_params.get("commit", "")
+    ref, old = request.query_params.get("ref"), request.query_params.get("old")
+    pushed = (ref, old) if ref and old else None
     found = services(request)
     await run_sync(found.platform.store.get_app, app)
     archive = await _save_body(request)
@@ -129,7 +131,9 @@ async def create_build(request: Request) -> Response:
     def work() -> None:
         result = "failed"
         try:
-            deploy_push(found.platform, found.builder, app, archive, commit, out)
+            deploy_push(
+                found.platform, found.builder, app, archive, commit, out, pushed
+            )
             result = "ok"
             prune_app_images(found.platform, found.builder.client, app)
             prune_dangling(found.builder.client)

@@ -29,7 +29,7 @@ def main() -> int:
     """Build and release the pushed main/master commit; return the exit code."""
     updates = [line.split() for line in sys.stdin if line.strip()]
     status = 0
-    for _old, new, ref in updates:
+    for old, new, ref in updates:
         if new == ZERO:
             continue
         if ref not in DEPLOY_REFS:
@@ -40,20 +40,26 @@ def main() -> int:
                 f"{branch}:main' to deploy it."
             )
             continue
-        status |= deploy(new)
+        status |= deploy(new, old, ref)
     return status
 
 
-def deploy(commit: str) -> int:
-    """Send the commit's tree to the control plane and relay its output."""
+def deploy(commit: str, old: str = ZERO, ref: str = DEPLOY_REFS[0]) -> int:
+    """Send the commit's tree to the control plane and relay its output.
+
+    The control plane refuses the push when ``ref`` no longer points at
+    ``old`` once its turn comes (another push landed meanwhile).
+    """
     with tempfile.NamedTemporaryFile(suffix=".tar") as archive:
         command = ["git", "archive", "--format=tar", commit]
         subprocess.run(command, stdout=archive, check=True)
         archive.seek(0)
-        return stream_build(archive, commit)
+        return stream_build(archive, commit, old, ref)
 
 
-def stream_build(archive: IO[bytes], commit: str) -> int:
+def stream_build(
+    archive: IO[bytes], commit: str, old: str = ZERO, ref: str = DEPLOY_REFS[0]
+) -> int:
     """POST the archive to the control plane; print what it streams back."""
     url = f"{os.environ['PAAS_API_URL']}/v1/apps/{os.environ['PAAS_APP']}/builds"
     headers = {"Authorization": f"Bearer {os.environ['PAAS_HOOK_TOKEN']}"}
@@ -64,7 +70,7 @@ def stream_build(archive: IO[bytes], commit: str) -> int:
         with httpx.stream(
             "POST",
             url,
-            params={"commit": commit},
+            params={"commit": commit, "old": old, "ref": ref},
             content=chunks,
             headers=headers,
             timeout=timeout,
