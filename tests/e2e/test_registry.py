@@ -205,6 +205,57 @@ def test_inspect_shows_digest_layers_and_config(
     assert info.created and info.created.startswith("20")
 
 
+def test_inspect_of_a_multi_platform_index(registry: Registry, pushed: object) -> None:
+    # docker 20.10 cannot push an index without buildx: PUT one by hand over
+    # two of the pushed manifests, as amd64 and arm64 (registry spec: PUT
+    # /v2/<name>/manifests/<tag>, children must exist in the repository).
+    name = IMAGES[0]
+    with RegistryClient(registry) as client:
+        amd64_digest = client.manifest(name, "1")[2]
+        arm64_digest = client.manifest(name, "2")[2]
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            index_entry(registry, name, amd64_digest, "amd64"),
+            index_entry(registry, name, arm64_digest, "arm64"),
+        ],
+    }
+    put = httpx.put(
+        f"{registry.url}/v2/{name}/manifests/multi",
+        content=json.dumps(index).encode(),
+        headers={"Content-Type": index["mediaType"]},
+    )
+    assert put.status_code == 201, put.text
+    digest = put.headers["docker-content-digest"]
+    try:
+        with RegistryClient(registry) as client:
+            info = inspect_image(client, name, "multi")
+            other = inspect_image(client, name, "multi", platform="linux/arm64")
+    finally:
+        # Other tests count this repository's tags.
+        httpx.delete(f"{registry.url}/v2/{name}/manifests/{digest}")
+    assert (info.media_type, info.digest) == (index["mediaType"], digest)
+    assert [p.platform for p in info.platforms] == ["linux/amd64", "linux/arm64"]
+    assert (info.manifest_digest, other.manifest_digest) == (amd64_digest, arm64_digest)
+    assert info.layers and info.layers != other.layers
+
+
+def index_entry(
+    registry: Registry, name: str, digest: str, arch: str
+) -> dict[str, Any]:
+    """Describe a pushed manifest as an index entry, with its exact size."""
+    media_type = "application/vnd.docker.distribution.manifest.v2+json"
+    url = f"{registry.url}/v2/{name}/manifests/{digest}"
+    head = httpx.head(url, headers={"Accept": media_type})
+    return {
+        "mediaType": head.headers["content-type"],
+        "digest": digest,
+        "size": int(head.headers["content-length"]),
+        "platform": {"os": "linux", "architecture": arch},
+    }
+
+
 # pulls
 
 
