@@ -231,15 +231,14 @@ class Platform:
         # before the log goes, or it would write the log file again.
         for thread in followers:
             thread.join(timeout=5)
-        steps = (
-            lambda: _remove_tree(self.settings.repos_dir / f"{name}.git"),
-            lambda: self.logs.forget(name),
-        )
-        for step in steps:
-            try:
-                step()
-            except OSError as exc:
-                failures.append(f"{exc.filename}: {exc.strerror}")
+        try:
+            _remove_tree(self.settings.repos_dir / f"{name}.git")
+        except OSError as exc:
+            failures.append(f"{exc.filename}: {exc.strerror}")
+        try:
+            self.logs.forget(name)
+        except OSError as exc:
+            failures.append(f"{exc.filename}: {exc.strerror}")
         return failures
 
     def _followers_of(self, app: str) -> list[threading.Thread]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from paas.errors import BackendUnavailable, DeployFailed, PaasError
+from paas.errors import AppNotFound, BackendUnavailable, DeployFailed, PaasError
 from paas.platform import Platform
 from paas.rollout import (
     accepts_connections,
@@ -110,8 +110,20 @@ class Reconciler:
             extra()
 
     def _remove_orphan(self, dyno: Dyno) -> None:
-        logger.info("Removing orphaned dyno %s of %s", dyno.name, dyno.app)
-        self.platform.backend.stop_dyno(dyno.id, timeout=5)
+        # The app's lock is held while it is destroyed (or created again):
+        # its dynos are then whoever holds the lock's business.
+        lock = self.platform.app_lock(dyno.app)
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            self.platform.store.get_app(dyno.app)
+        except AppNotFound:
+            logger.info("Removing orphaned dyno %s of %s", dyno.name, dyno.app)
+            self.platform.backend.stop_dyno(dyno.id, timeout=5)
+        except PaasError as exc:
+            logger.warning("Could not remove dyno %s: %s", dyno.name, exc.message)
+        finally:
+            lock.release()
 
     def reconcile_app(self, app: str, dynos: list[Dyno]) -> None:
         """Make one app's dynos match its formation and current release."""

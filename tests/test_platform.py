@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
 import pytest
 
-from paas.errors import AppNotFound, InvalidInput
+from paas.errors import AppNotFound, BackendUnavailable, InvalidInput
+from paas.logs import LogStore
 from paas.platform import (
     Platform,
     error_page_url,
@@ -17,6 +19,7 @@ from paas.platform import (
 from paas.router.table import AppRoute, Backend, read_route_table
 from paas.scheduler.fake import FakeBackend
 from paas.settings import Settings
+from paas.store import Store
 from tests.conftest import Deploy
 
 
@@ -195,3 +198,66 @@ def test_platform_id_is_kept_across_starts(settings: Settings) -> None:
 )
 def test_error_page_url_must_be_http(value: str, used: str | None) -> None:
     assert error_page_url({"ERROR_PAGE_URL": value}) == used
+
+
+class FailingRemoval(FakeBackend):
+    """A backend whose first removal of an app fails half-way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    def remove_app(self, app: str) -> None:
+        super().remove_app(app)
+        if self.failures:
+            self.failures -= 1
+            raise BackendUnavailable("Could not stop dyno web.1: 409 Conflict.")
+
+
+@pytest.fixture
+def failing(settings: Settings, store: Store) -> Iterator[Platform]:
+    backend = FailingRemoval()
+    yield Platform(settings, store, backend, LogStore(settings.home / "logs"), "t")
+    backend.close()
+
+
+def test_failed_destroy_keeps_the_app_to_retry(failing: Platform) -> None:
+    failing.create_app("shop")
+    message = (
+        r"^Could not remove all of app 'shop': Could not stop dyno web\.1: 409 "
+        r"Conflict\. The app is kept: run 'paas apps:destroy shop --confirm "
+        r"shop' again\.$"
+    )
+    with pytest.raises(BackendUnavailable, match=message):
+        failing.destroy_app("shop")
+    assert failing.store.get_app("shop").name == "shop"
+
+
+def test_retried_destroy_removes_the_app(failing: Platform) -> None:
+    failing.create_app("shop")
+    (failing.settings.repos_dir / "shop.git").mkdir(parents=True)
+    with pytest.raises(BackendUnavailable):
+        failing.destroy_app("shop")
+    failing.destroy_app("shop")
+    assert [a.name for a in failing.store.list_apps()] == []
+    assert not (failing.settings.repos_dir / "shop.git").exists()
+    assert not (failing.settings.home / "logs" / "shop.log").exists()
+
+
+def test_destroy_removes_repo_and_log_even_when_dynos_fail(
+    failing: Platform,
+) -> None:
+    failing.create_app("shop")
+    (failing.settings.repos_dir / "shop.git").mkdir(parents=True)
+    with pytest.raises(BackendUnavailable):
+        failing.destroy_app("shop")
+    assert not (failing.settings.repos_dir / "shop.git").exists()
+    assert not (failing.settings.home / "logs" / "shop.log").exists()
+
+
+def test_app_being_destroyed_leaves_the_route_table(
+    platform: Platform, deploy: Deploy
+) -> None:
+    deploy("shop")
+    platform.destroying.add("shop")
+    assert "shop" not in platform.build_route_table().apps

@@ -245,3 +245,15 @@ def test_exited_attached_one_off_is_kept_for_its_client(
     backend.crash(dyno.id, 0)
     reconciler.reconcile_all()
     assert backend.get_dyno(dyno.id) is not None
+
+
+def test_dynos_of_an_app_being_changed_are_left_alone(
+    platform: Platform, reconciler: Reconciler, backend: FakeBackend
+) -> None:
+    # A destroy holds the app's lock while it removes the dynos itself; the
+    # reconciler removing them too made the engine answer 409.
+    spec = DynoSpec("gone", 3, "web", "web.1", "paas/gone:b1", "app", {})
+    backend.start_dyno(spec)
+    with platform.changing("gone", "destroy"):
+        reconciler.reconcile_all()
+    assert [d.name for d in backend.list_dynos("gone")] == ["web.1"]

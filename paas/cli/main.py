@@ -149,10 +149,14 @@ def apps_info(app: str | None, as_json: bool) -> None:
 
 
 @cli.command("apps:destroy")
-@click.argument("name")
+@click.argument("name", required=False)
+@APP_OPTION
 @click.option("--confirm", help="The app's name again, to confirm.")
-def apps_destroy(name: str, confirm: str | None) -> None:
+def apps_destroy(name: str | None, app: str | None, confirm: str | None) -> None:
     """Destroy an app: its dynos, images, repo and state."""
+    if name and app and name != app:
+        raise CliError(f"Two apps given: {name!r} and -a {app!r}. Name the app once.")
+    name = resolve_app(name or app)
     if confirm != name:
         raise CliError(
             f"This destroys {name!r} and everything it has. To proceed, run "

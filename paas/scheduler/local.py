@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -120,7 +121,11 @@ class LocalBackend(SchedulerBackend):
         return self._dyno(container)
 
     def stop_dyno(self, dyno_id: str, timeout: int) -> int | None:
-        """Stop a dyno (SIGTERM, SIGKILL after the timeout) and remove it."""
+        """Stop a dyno (SIGTERM, SIGKILL after the timeout) and remove it.
+
+        A dyno already gone, or whose removal another caller started, counts
+        as stopped: the engine answers 404 or 409 "already in progress".
+        """
         try:
             container = self.client.containers.get(dyno_id)
             if container.status == "running":
@@ -131,8 +136,21 @@ class LocalBackend(SchedulerBackend):
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:
+            if _removal_in_progress(exc):
+                self._wait_removed(dyno_id)
+                return None
             raise BackendUnavailable(f"Could not stop dyno {dyno_id}: {exc}") from exc
         return int(code) if code is not None else None
+
+    def _wait_removed(self, dyno_id: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.get_dyno(dyno_id) is None:
+                return
+            time.sleep(0.1)
+        raise BackendUnavailable(
+            f"Dyno {dyno_id} is still being removed after {timeout:g} seconds."
+        )
 
     def list_dynos(self, app: str | None = None) -> list[Dyno]:
         """Return dynos from the engine, found by label."""
@@ -209,15 +227,50 @@ class LocalBackend(SchedulerBackend):
             logger.debug("Could not resize %s: %s", dyno_id, exc)
 
     def remove_app(self, app: str) -> None:
-        """Remove an app's containers, network and images."""
+        """Remove an app's containers, network and images.
+
+        Every step runs even when one fails; the failures are raised
+        together at the end.
+
+        Raises:
+            BackendUnavailable: something could not be removed.
+        """
+        failures = self._remove_dynos(app)
+        try:
+            for network in self.client.networks.list(names=[self.network_name(app)]):
+                network.remove()
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            failures.append(f"network {self.network_name(app)}: {exc}")
+        failures += self._remove_images(app)
+        if failures:
+            raise BackendUnavailable(
+                f"Could not remove {'; '.join(failures)} of {app!r}."
+            )
+
+    def _remove_dynos(self, app: str) -> list[str]:
+        failures = []
         for dyno in self.list_dynos(app):
-            self.stop_dyno(dyno.id, timeout=5)
-        for network in self.client.networks.list(names=[self.network_name(app)]):
-            network.remove()
+            try:
+                self.stop_dyno(dyno.id, timeout=5)
+            except BackendUnavailable as exc:
+                failures.append(f"dyno {dyno.name}: {exc.message}")
+        return failures
+
+    def _remove_images(self, app: str) -> list[str]:
+        failures = []
         label = f"paas.app={app}"
         for image in self.client.images.list(filters={"label": label}):
-            if image.labels.get("paas.platform") == self.platform_id:
+            if image.labels.get("paas.platform") != self.platform_id:
+                continue
+            try:
                 self.client.images.remove(image.id, force=True)
+            except docker.errors.NotFound:
+                continue
+            except docker.errors.APIError as exc:
+                failures.append(f"image {image.short_id}: {exc}")
+        return failures
 
     def _dyno(self, container: Container) -> Dyno:
         labels = container.labels
@@ -240,6 +293,12 @@ class LocalBackend(SchedulerBackend):
             one_off=labels.get("paas.one_off") == "1",
             labels=dict(labels),
         )
+
+
+def _removal_in_progress(exc: docker.errors.APIError) -> bool:
+    # Two callers removing one container: the second gets 409 Conflict,
+    # "removal of container ... is already in progress".
+    return exc.status_code == 409 and "already in progress" in str(exc)
 
 
 def _address(container: Container, network: str) -> str | None:

@@ -1,0 +1,60 @@
+"""App, dyno, config and log commands, run against the real API in-process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+from paas.cli import dynos as dynos_cli
+from paas.cli import main as main_cli
+from paas.cli import releases as releases_cli
+from paas.cli.client import Client
+from paas.cli.main import cli
+
+
+@pytest.fixture(autouse=True)
+def wired(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send the CLI's requests to the in-process API; create app 'shop'."""
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        answer = client.request(
+            request.method,
+            request.url.path,
+            params=dict(request.url.params),
+            content=request.content,
+            headers={"content-type": "application/json"},
+        )
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, content=answer.content
+        )
+
+    monkeypatch.setenv("PAAS_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PAAS_TOKEN", "test-token")
+    monkeypatch.chdir(tmp_path)
+    transport = httpx.MockTransport(forward)
+    for module in (main_cli, dynos_cli, releases_cli):
+        monkeypatch.setattr(module, "Client", lambda: Client(transport=transport))
+    client.post("/v1/apps", json={"name": "shop"})
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), prog_name="paas")
+
+
+def test_destroy_takes_the_app_from_dash_a(client: TestClient) -> None:
+    result = run("apps:destroy", "-a", "shop", "--confirm", "shop")
+    assert (result.exit_code, result.stderr) == (0, "Destroying shop... done\n")
+    assert client.get("/v1/apps/shop").status_code == 404
+
+
+def test_destroy_with_two_different_apps_is_refused() -> None:
+    result = run("apps:destroy", "shop", "-a", "blog", "--confirm", "shop")
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: Two apps given: 'shop' and -a 'blog'. Name the app once.\n",
+    )
