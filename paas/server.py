@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
 import logging.config
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +27,7 @@ from paas.api.auth import load_or_create_token
 from paas.api.deps import Services
 from paas.build_env import BuildSettings
 from paas.builder import Builder
+from paas.errors import PaasError
 from paas.logs import LogSocketListener, LogStore
 from paas.platform import Platform, load_platform_id
 from paas.reconciler import Reconciler
@@ -119,9 +124,103 @@ def ensure_router(settings: Settings) -> int:
     return process.pid
 
 
+class RouterSupervisor:
+    """Start the router again whenever it dies (a kill, a crash, the OOM killer)."""
+
+    interval = 1.0
+
+    def __init__(self, settings: Settings, pid: int) -> None:
+        self.settings = settings
+        self.pid = pid
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._watch, name="router-supervisor", daemon=True
+        )
+
+    def start(self) -> None:
+        """Watch the router in a thread."""
+        self._thread.start()
+
+    def stop(self) -> int:
+        """Stop watching; return the router's PID, for the caller to stop it."""
+        self._stopping.set()
+        self._thread.join(timeout=5)
+        return self.pid
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.interval):
+            if _is_alive(self.pid):
+                continue
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, os.WNOHANG)
+            logger.warning("The router (PID %d) died; starting it again", self.pid)
+            try:
+                self.pid = ensure_router(self.settings)
+            except OSError:
+                logger.exception("Could not start the router again")
+
+
+def _is_alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists() and not _is_zombie(pid)
+
+
+def hold_serve_lock(settings: Settings) -> int:
+    """Take the data dir's lock, so that one ``paas serve`` runs per data dir.
+
+    The kernel drops the lock when the process dies, ``kill -9`` included.
+
+    Raises:
+        PaasError: another ``paas serve`` holds the lock.
+    """
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.run_dir / "serve.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise PaasError(
+            f"Another paas serve (PID {holder}) is running with PAAS_HOME="
+            f"{settings.home}. Stop it first, or use another PAAS_HOME."
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+def check_port_free(host: str, port: int, what: str) -> None:
+    """Fail early, before any part starts, when a port is taken.
+
+    Raises:
+        PaasError: something already listens on the port.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PaasError(
+                f"The {what} port {host}:{port} is already in use. Stop what "
+                f"listens there, or choose another port."
+            ) from None
+
+
 def serve(settings: Settings) -> None:
-    """Run the control plane until SIGINT or SIGTERM; the router runs beside it."""
+    """Run the control plane until SIGINT or SIGTERM; the router runs beside it.
+
+    Exits with status 1 when another ``paas serve`` uses the data dir or
+    the API port is taken, before anything starts.
+    """
     logging.config.dictConfig(LOGGING)
+    try:
+        lock = hold_serve_lock(settings)
+        check_port_free(settings.api_host, settings.api_port, "API")
+    except PaasError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        sys.exit(1)
     found = make_services(settings)
 
     @contextlib.asynccontextmanager
@@ -134,7 +233,8 @@ def serve(settings: Settings) -> None:
         # marked the web dynos that still answer as routable; publishing now
         # would show every app as starting and make the router hold requests.
         found.reconciler.start()
-        router = ensure_router(settings)
+        supervisor = RouterSupervisor(settings, ensure_router(settings))
+        supervisor.start()
         print(
             f"paas API on {settings.api_url}, router on "
             f"http://{settings.router_host}:{settings.router_port} "
@@ -146,7 +246,7 @@ def serve(settings: Settings) -> None:
         finally:
             found.reconciler.stop()
             listener.close()
-            _stop_router(router)
+            _stop_router(supervisor.stop())
 
     uvicorn.run(
         build_app(found, lifespan),
@@ -155,6 +255,7 @@ def serve(settings: Settings) -> None:
         log_config=None,
         timeout_graceful_shutdown=5,
     )
+    os.close(lock)
 
 
 def _stop_router(pid: int) -> None:

@@ -124,3 +124,20 @@ def test_busy_port_exits_with_error(tmp_path: Path) -> None:
         command += ["--port", str(port)]
         result = subprocess.run(command, capture_output=True, timeout=10)
     assert (result.returncode, result.stderr.startswith(b"Error: ")) == (1, True)
+
+
+def test_workers_exit_when_supervisor_is_killed(tmp_path: Path, dynos: Dynos) -> None:
+    route(tmp_path, dynos.start_dyno(echo_dyno))
+    port = free_port()
+    process = start_router(tmp_path, port, workers=2)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    workers = [int(pid) for pid in children.read_text().split()]
+    process.kill()
+    process.communicate()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        Path(f"/proc/{pid}").exists() for pid in workers
+    ):
+        time.sleep(0.05)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+    assert (len(workers), left) == (2, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import signal
@@ -16,6 +17,9 @@ from paas.router.pages import ErrorPages
 from paas.router.server import Router, listen_socket
 
 logger = logging.getLogger(__name__)
+
+# prctl(2) option: the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
 
 
 def run_router(
@@ -119,9 +123,11 @@ def supervise(workers: int, work: Callable[[], None]) -> None:
 
 
 def _fork(work: Callable[[], None]) -> int:
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         return pid
+    _die_with_parent(parent)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     code = 0
@@ -134,6 +140,16 @@ def _fork(work: Callable[[], None]) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
     os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    # A supervisor killed with SIGKILL cannot stop its workers; the kernel
+    # sends them SIGTERM instead, so a restarted router is never joined by
+    # orphans still holding the port.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _wait_any() -> tuple[int, int]:
