@@ -54,7 +54,7 @@ LOGGING: dict[str, Any] = {
 
 def make_services(settings: Settings) -> Services:
     """Wire the control plane's parts together for a data dir."""
-    settings.home.mkdir(parents=True, exist_ok=True)
+    make_private_home(settings.home)
     platform_id = load_platform_id(settings)
     client = connect_engine()
     store = Store(settings.database_path)
@@ -72,6 +72,16 @@ def make_services(settings: Settings) -> Services:
     reconciler = Reconciler(platform)
     reconciler.passes.append(AddonKeeper(platform, addons))
     return Services(platform, builder, reconciler, token, addons)
+
+
+def make_private_home(home: Path) -> None:
+    """Create the data dir readable by its owner alone.
+
+    It holds config vars (in the SQLite files), add-on credentials, app
+    logs and the API token.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
 
 
 def router_pid_path(settings: Settings) -> Path:
