@@ -210,6 +210,15 @@ def git_credentials(operation: str) -> None:
     token = Client().token
     if token:
         click.echo(f"username=paas\npassword={token}")
+        return
+    # Without a token git would prompt for a user name, and with no
+    # terminal fail with "could not read Username": say what is missing.
+    click.echo(
+        "paas: no API token for git. Run 'paas login --url URL', or set "
+        "PAAS_TOKEN (on the platform's machine, PAAS_HOME holds it).",
+        err=True,
+    )
+    click.echo("quit=1")
 
 
 from paas.cli import addons as _addons  # noqa: E402,F401  (registers commands)
