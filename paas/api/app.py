@@ -14,7 +14,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,6 +61,11 @@ async def paas_error(request: Request, exc: Exception) -> Response:
     """Turn our errors into JSON with the status they carry."""
     if not isinstance(exc, PaasError):
         raise exc
+    if ".git/" in request.url.path:
+        # git shows a text/plain error body to the user as "remote: ..."
+        # lines; any other type it drops, leaving only the status code.
+        text = f"{exc.message}\n"
+        return PlainTextResponse(text, status_code=exc.status_code)
     body = {"id": type(exc).__name__, "error": exc.message}
     return JSONResponse(body, status_code=exc.status_code)
 

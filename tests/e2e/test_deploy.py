@@ -211,3 +211,16 @@ def test_app_without_web_warns_and_gets_503(
 def test_unknown_host_gets_404(platform: Platform) -> None:
     response = platform.get("nobody-owns-this")
     assert response.status_code == 404
+
+
+def test_fetch_is_refused_with_reason(platform: Platform, deployed: Deployed) -> None:
+    result = platform.git("ls-remote", "paas", cwd=deployed.repo)
+    assert result.code != 0
+    assert "remote: Only pushes are served here: use 'git push'." in result.stderr
+
+
+def test_push_to_unknown_app_names_it(platform: Platform, deployed: Deployed) -> None:
+    url = f"http://paas:{platform.token}@127.0.0.1:{platform.api_port}/no-such-app.git"
+    result = platform.git("push", url, "main", cwd=deployed.repo)
+    assert result.code != 0
+    assert "remote: No app named 'no-such-app'" in result.stderr
