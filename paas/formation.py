@@ -15,6 +15,8 @@ from paas.scheduler.base import DYNO_SIZES, Dyno
 from paas.store import FormationEntry
 
 TERMINAL_ENV = ("TERM", "COLUMNS", "LINES")
+# Heroku's default limit of dynos per process type.
+MAX_QUANTITY = 100
 SCALE_ARG = re.compile(r"^([\w-]+)([=+-])(\d+)(?::([\w-]+))?$")
 
 
@@ -50,7 +52,8 @@ def scale(
     """Change quantities and sizes; the reconciler starts and stops dynos.
 
     Raises:
-        InvalidInput: an unknown process type or size.
+        InvalidInput: an unknown process type or size, more than
+            ``MAX_QUANTITY`` dynos of a type, or more memory than the host has.
     """
     with platform.changing(app, "the scale"):
         release = platform.store.current_release(app)
@@ -59,6 +62,7 @@ def scale(
         )
         formation = platform.store.get_formation(app)
         entries = [_apply(change, formation, known) for change in changes]
+        check_memory(platform, app, formation, entries, known)
         platform.store.set_formation(app, entries)
         summary = ", ".join(f"{e.process_type}={e.quantity}:{e.size}" for e in entries)
         platform.event(app, f"Scaled to {summary}")
@@ -87,8 +91,51 @@ def _apply(
         "+": current + change.amount,
         "-": current - change.amount,
     }[change.op]
+    if quantity > MAX_QUANTITY:
+        raise InvalidInput(
+            f"Cannot scale {change.process_type} to {quantity} dynos: the limit "
+            f"is {MAX_QUANTITY} dynos per process type."
+        )
     size = change.size or (entry.size if entry else "standard-1x")
-    return FormationEntry(change.process_type, max(0, min(quantity, 100)), size)
+    return FormationEntry(change.process_type, max(0, quantity), size)
+
+
+def formation_memory_mb(formation: dict[str, FormationEntry], known: list[str]) -> int:
+    """Return the memory the dynos of a formation may use together, in MB."""
+    return sum(
+        entry.quantity * DYNO_SIZES[entry.size].memory_mb
+        for entry in formation.values()
+        if entry.process_type in known and entry.size in DYNO_SIZES
+    )
+
+
+def check_memory(
+    platform: Platform,
+    app: str,
+    formation: dict[str, FormationEntry],
+    entries: list[FormationEntry],
+    known: list[str],
+) -> None:
+    """Refuse a formation whose memory limits add up past the host's memory.
+
+    A change that lowers the sum is let through, so that an app already
+    over the limit can be brought under it step by step.
+
+    Raises:
+        InvalidInput: the new formation needs more memory than the host has.
+    """
+    host = platform.backend.memory_mb()
+    if host is None:
+        return
+    before = formation_memory_mb(formation, known)
+    after = formation_memory_mb(formation | {e.process_type: e for e in entries}, known)
+    if after <= host or after <= before:
+        return
+    wanted = " ".join(f"{e.process_type}={e.quantity}:{e.size}" for e in entries)
+    raise InvalidInput(
+        f"Formation {wanted} of {app!r} would need {after} MB of memory in all, "
+        f"but this host has {host} MB: scale to fewer or smaller dynos."
+    )
 
 
 def _resize_web(platform: Platform, app: str, entries: list[FormationEntry]) -> None:
@@ -130,9 +177,19 @@ def restart(
 ) -> list[str]:
     """Restart all dynos, one type, or one dyno; return the names restarted.
 
+    A one-off dyno named is stopped and removed instead.
+
     Raises:
         NotFound: no dyno matched.
     """
+    one_off = [
+        d for d in platform.backend.list_dynos(app) if d.one_off and d.name == dyno_name
+    ]
+    if one_off:
+        # A one-off dyno is not part of the formation: it is stopped and
+        # removed, not started again, and needs no lock on the app.
+        stop_dynos(platform, one_off)
+        return [d.name for d in one_off]
     with platform.changing(app, "the restart"):
         dynos = [d for d in platform.backend.list_dynos(app) if not d.one_off]
         chosen = [
@@ -192,7 +249,6 @@ def run_one_off(
         tty=tty,
         extra_env=env,
     )
-    platform.event(app, f"Starting process with command `{command}` by paas run", name)
     return dyno
 
 

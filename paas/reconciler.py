@@ -20,6 +20,7 @@ from paas.platform import Platform
 from paas.rollout import (
     accepts_connections,
     check_health,
+    end_one_off,
     mark_up,
     quiet,
     start_dyno,
@@ -182,7 +183,7 @@ class Reconciler:
             return
         detached = dyno.labels.get("paas.detached") == "1"
         if detached or time.time() - dyno.finished_at > ONE_OFF_GRACE:
-            self.platform.backend.stop_dyno(dyno.id, timeout=1)
+            end_one_off(self.platform, dyno)
 
     def _keep_running(
         self, release: Release, kind: str, name: str, size: str, mine: list[Dyno]

@@ -181,7 +181,25 @@ def stop_dyno(platform: Platform, dyno: Dyno) -> None:
             dyno.name,
         )
     platform.event(dyno.app, f"Process exited with status {code}", dyno.name)
-    platform.event(dyno.app, "State changed from up to down", dyno.name)
+    state = "complete" if dyno.one_off else "down"
+    platform.event(dyno.app, f"State changed from up to {state}", dyno.name)
+
+
+def end_one_off(platform: Platform, dyno: Dyno) -> None:
+    """Remove a one-off dyno, saying how its process ended.
+
+    One still running (its client went away) is stopped first.
+    """
+    current = platform.backend.get_dyno(dyno.id)
+    if current is None:
+        return
+    if current.running:
+        stop_dyno(platform, current)
+        return
+    platform.backend.stop_dyno(current.id, timeout=1)
+    code = current.exit_code
+    platform.event(dyno.app, f"Process exited with status {code}", dyno.name)
+    platform.event(dyno.app, "State changed from up to complete", dyno.name)
 
 
 def replace_web_dynos(

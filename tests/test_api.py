@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -11,6 +14,14 @@ from tests.conftest import Deploy
 
 def create(client: TestClient, name: str = "shop") -> None:
     assert client.post("/v1/apps", json={"name": name}).status_code == 201
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("Timed out waiting")
+        time.sleep(0.02)
 
 
 def error(response: object) -> tuple[int, dict[str, str]]:
@@ -416,4 +427,43 @@ def test_log_line_count_must_be_a_number(client: TestClient) -> None:
     assert error(response) == (
         422,
         {"id": "InvalidInput", "error": "lines must be a whole number."},
+    )
+
+
+def test_one_off_dyno_is_stopped_by_name(
+    client: TestClient, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    run = client.post("/v1/apps/shop/dynos", json={"command": "sleep 99"}).json()
+    response = client.delete("/v1/apps/shop/dynos", params={"dyno": run["name"]})
+    assert response.json() == {"restarted": [run["name"]]}
+    assert backend.get_dyno(run["id"]) is None
+
+
+def test_stopped_one_off_dyno_logs_complete(
+    client: TestClient, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    run = client.post("/v1/apps/shop/dynos", json={"command": "sleep 99"}).json()
+    client.delete("/v1/apps/shop/dynos", params={"dyno": run["name"]})
+    logs = client.get("/v1/apps/shop/logs", params={"dyno": run["name"]}).text
+    assert [line.split(" ", 1)[1] for line in logs.splitlines()] == [
+        f"paas[{run['name']}]: Starting process with command `sleep 99`",
+        f"paas[{run['name']}]: Stopping all processes with SIGTERM",
+        f"paas[{run['name']}]: Process exited with status 143",
+        f"paas[{run['name']}]: State changed from up to complete",
+    ]
+
+
+def test_attached_one_off_is_removed_with_its_exit_status(
+    client: TestClient, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    run = client.post("/v1/apps/shop/dynos", json={"command": "exit 5"}).json()
+    backend.crash(run["id"], 5)
+    client.get(f"/v1/apps/shop/dynos/{run['name']}/attach")
+    wait_for(lambda: backend.get_dyno(run["id"]) is None)
+    last = client.get("/v1/apps/shop/logs", params={"dyno": run["name"]}).text
+    assert last.splitlines()[-2].split(" ", 1)[1] == (
+        f"paas[{run['name']}]: Process exited with status 5"
     )

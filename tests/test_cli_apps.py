@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from paas.cli import main as main_cli
 from paas.cli import releases as releases_cli
 from paas.cli.client import Client
 from paas.cli.main import cli
+from paas.scheduler.fake import FakeBackend
+from tests.conftest import Deploy
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +61,37 @@ def test_destroy_with_two_different_apps_is_refused() -> None:
         1,
         "Error: Two apps given: 'shop' and -a 'blog'. Name the app once.\n",
     )
+
+
+class Interrupted(httpx.SyncByteStream):
+    """An attach stream the user stops with Ctrl-C after one line."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"working\n"
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_on_run_stops_the_dyno(
+    client: TestClient,
+    deploy: Deploy,
+    backend: FakeBackend,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    deploy("shop")
+    run_dyno = client.post("/v1/apps/shop/dynos", json={"command": "work"}).json()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/attach"):
+            headers = {"X-Paas-Api-Version": "1"}
+            return httpx.Response(200, headers=headers, stream=Interrupted())
+        found = client.request(
+            request.method, request.url.path, params=dict(request.url.params)
+        )
+        return httpx.Response(
+            found.status_code, headers=found.headers, content=found.content
+        )
+
+    transport = httpx.MockTransport(answer)
+    code = dynos_cli._attach(Client(transport=transport), "shop", run_dyno["name"])
+    assert (code, backend.get_dyno(run_dyno["id"])) == (130, None)
+    assert capsys.readouterr().err == f"\nStopping {run_dyno['name']} on shop... done\n"

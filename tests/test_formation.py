@@ -16,6 +16,7 @@ from paas.formation import (
 from paas.platform import Platform
 from paas.reconciler import Reconciler
 from paas.scheduler.fake import FakeBackend
+from paas.store import FormationEntry
 from tests.conftest import Deploy
 
 
@@ -71,8 +72,8 @@ def running_names(backend: FakeBackend) -> list[str]:
 
 @pytest.mark.parametrize(
     ("arg", "after"),
-    [("web=3", 3), ("web+2", 3), ("web-1", 0), ("web-5", 0), ("web+500", 100)],
-    ids=["set", "add", "remove", "clamped-at-zero", "clamped-at-100"],
+    [("web=3", 3), ("web+2", 3), ("web-1", 0), ("web-5", 0)],
+    ids=["set", "add", "remove", "clamped-at-zero"],
 )
 def test_scale_sets_quantity_within_limits(
     platform: Platform,
@@ -84,6 +85,63 @@ def test_scale_sets_quantity_within_limits(
     deploy("shop", {"web": "app"})
     scale(platform, reconciler, "shop", [parse_scale_arg(arg)])
     assert quantities(platform) == {"web": after}
+
+
+@pytest.mark.parametrize(
+    ("arg", "quantity"),
+    [("web=1000", 1000), ("web+100", 101), ("web=101", 101)],
+    ids=["thousand", "relative", "one-over"],
+)
+def test_scale_past_the_cap_is_refused(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, arg: str, quantity: int
+) -> None:
+    deploy("shop", {"web": "app"})
+    message = (
+        f"^Cannot scale web to {quantity} dynos: the limit is 100 dynos per "
+        r"process type\.$"
+    )
+    with pytest.raises(InvalidInput, match=message):
+        scale(platform, reconciler, "shop", [parse_scale_arg(arg)])
+    assert quantities(platform) == {"web": 1}
+
+
+def test_formation_past_the_host_memory_is_refused(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy
+) -> None:
+    deploy("shop", {"web": "app"})
+    message = (
+        r"^Formation web=2:performance-l of 'shop' would need 28672 MB of memory "
+        r"in all, but this host has 24576 MB: scale to fewer or smaller dynos\.$"
+    )
+    with pytest.raises(InvalidInput, match=message):
+        scale(platform, reconciler, "shop", [parse_scale_arg("web=2:performance-l")])
+    assert quantities(platform) == {"web": 1}
+
+
+def test_memory_counts_every_process_type_of_the_app(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy
+) -> None:
+    deploy("shop", {"web": "app", "worker": "work"})
+    scale(platform, reconciler, "shop", [parse_scale_arg("web=1:performance-l")])
+    with pytest.raises(InvalidInput, match=r"would need 25088 MB .* has 24576 MB"):
+        scale(platform, reconciler, "shop", [parse_scale_arg("worker=21")])
+
+
+def test_formation_within_the_host_memory_is_accepted(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy
+) -> None:
+    deploy("shop", {"web": "app"})
+    scale(platform, reconciler, "shop", [parse_scale_arg("web=1:performance-l")])
+    assert platform.store.get_formation("shop")["web"].size == "performance-l"
+
+
+def test_scaling_down_an_app_over_the_memory_is_allowed(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy
+) -> None:
+    deploy("shop", {"web": "app"})
+    platform.store.set_formation("shop", [FormationEntry("web", 3, "performance-l")])
+    scale(platform, reconciler, "shop", [parse_scale_arg("web=2")])
+    assert quantities(platform) == {"web": 2}
 
 
 def test_scaling_up_starts_dynos(

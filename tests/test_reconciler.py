@@ -257,3 +257,17 @@ def test_dynos_of_an_app_being_changed_are_left_alone(
     with platform.changing("gone", "destroy"):
         reconciler.reconcile_all()
     assert [d.name for d in backend.list_dynos("gone")] == ["web.1"]
+
+
+def test_exited_detached_one_off_logs_its_exit_status(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    dyno = run_one_off(platform, "shop", "exit 5", None, detach=True)
+    backend.crash(dyno.id, 5)
+    reconciler.reconcile_all()
+    lines = platform.logs.tail("shop", 2, dyno=dyno.name)
+    assert [line.message for line in lines] == [
+        "Process exited with status 5",
+        "State changed from up to complete",
+    ]

@@ -16,6 +16,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from paas.api.deps import run_sync, services
+from paas.rollout import end_one_off
 from paas.scheduler.base import SchedulerBackend
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ async def terminal(websocket: WebSocket) -> None:
         logger.info("Terminal of %s on %s closed by the client", name, app)
     finally:
         raw.close()
-        await run_sync(found.platform.backend.stop_dyno, dyno.id, 1)
+        await run_sync(end_one_off, found.platform, dyno)
 
 
 async def _bridge(
@@ -56,15 +57,26 @@ async def _bridge(
     backend: SchedulerBackend,
     container_id: str,
 ) -> None:
-    loop = asyncio.get_running_loop()
+    # Whichever side ends first ends the bridge: the dyno's process exits,
+    # or the client goes away (its WebSocketDisconnect is raised here).
     upstream = asyncio.create_task(
         _client_to_dyno(websocket, raw, backend, container_id)
     )
+    downstream = asyncio.create_task(_dyno_to_client(websocket, raw))
+    tasks = {upstream, downstream}
     try:
-        while data := await loop.sock_recv(raw, 65536):
-            await websocket.send_bytes(data)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        upstream.cancel()
+        for task in tasks:
+            task.cancel()
+    for task in done:
+        task.result()
+
+
+async def _dyno_to_client(websocket: WebSocket, raw: socket.socket) -> None:
+    loop = asyncio.get_running_loop()
+    while data := await loop.sock_recv(raw, 65536):
+        await websocket.send_bytes(data)
 
 
 async def _client_to_dyno(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from paas.api.deps import run_sync, services
 from paas.errors import InvalidInput
 from paas.formation import dyno_view, parse_scale_arg, restart, run_one_off, scale
 from paas.releases import change_config_vars, rollback
+from paas.rollout import end_one_off
 from paas.store import App
 
 
@@ -149,12 +151,22 @@ async def attach_dyno(request: Request) -> Response:
     backend = found.platform.backend
 
     async def stream() -> AsyncIterator[str]:
-        lines = backend.follow_logs(dyno.id, None)
-        while (line := await run_sync(next, lines, None)) is not None:
-            yield line + "\n"
-        code = await run_sync(backend.wait_dyno, dyno.id)
-        yield f"\x00paas-exit {code}\n"
-        await run_sync(backend.stop_dyno, dyno.id, 1)
+        try:
+            lines = backend.follow_logs(dyno.id, None)
+            while (line := await run_sync(next, lines, None)) is not None:
+                yield line + "\n"
+            code = await run_sync(backend.wait_dyno, dyno.id)
+            yield f"\x00paas-exit {code}\n"
+        finally:
+            # Also when the client went away (Ctrl-C): the dyno is stopped
+            # then. A thread, since this task may be cancelled, and an await
+            # in a cancelled task would not run.
+            threading.Thread(
+                target=end_one_off,
+                args=(found.platform, dyno),
+                name=f"end-{app}-{name}",
+                daemon=True,
+            ).start()
 
     return StreamingResponse(stream(), media_type="text/plain")
 

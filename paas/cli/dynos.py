@@ -156,12 +156,25 @@ def run(
 def _attach(client: Client, app: str, dyno: str) -> int:
     code = 1
     with client.stream("GET", f"/v1/apps/{app}/dynos/{dyno}/attach") as response:
-        for line in response.iter_lines():
-            if line.startswith(EXIT_PREFIX):
-                code = int(line.removeprefix(EXIT_PREFIX))
-            else:
-                click.echo(line)
+        try:
+            for line in response.iter_lines():
+                if line.startswith(EXIT_PREFIX):
+                    code = int(line.removeprefix(EXIT_PREFIX))
+                else:
+                    click.echo(line)
+        except KeyboardInterrupt:
+            _stop_one_off(client, app, dyno)
+            return 130
     return code
+
+
+def _stop_one_off(client: Client, app: str, dyno: str) -> None:
+    # Stopped while still attached; the server would stop it on the hang-up
+    # too, but this way the user learns that it happened.
+    click.echo("", err=True)
+    with step(f"Stopping {dyno} on {app}"):
+        client.request("DELETE", f"/v1/apps/{app}/dynos", params={"dyno": dyno})
+    click.echo("done", err=True)
 
 
 @cli.command("logs")

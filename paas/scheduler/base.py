@@ -160,6 +160,10 @@ class SchedulerBackend(ABC):
         """
         raise BackendUnavailable("This scheduler backend cannot attach terminals.")
 
+    def memory_mb(self) -> int | None:
+        """Return the memory dynos can share, in MB, or None when unknown."""
+        return None
+
     @abstractmethod
     def remove_app(self, app: str) -> None:
         """Remove every dyno, image and network of an app."""

@@ -39,8 +39,9 @@ class _Record:
 class FakeBackend(SchedulerBackend):
     """Keeps dynos as records in memory, each with a loopback socket."""
 
-    def __init__(self, *, bind_web: bool = True) -> None:
+    def __init__(self, *, bind_web: bool = True, memory_mb: int = 24576) -> None:
         self.bind_web = bind_web
+        self.memory = memory_mb
         self.exit_codes: dict[str, int] = {}
         self.networks: set[str] = set()
         self.started: list[str] = []
@@ -164,6 +165,10 @@ class FakeBackend(SchedulerBackend):
             if not ended:
                 raise TimeoutError(f"Dyno {dyno_id} still runs after {timeout}s")
             return dyno.exit_code if dyno.exit_code is not None else -1
+
+    def memory_mb(self) -> int | None:
+        """Return the memory the fake host has (24 GB unless told)."""
+        return self.memory
 
     def remove_app(self, app: str) -> None:
         """Remove every dyno and the network of an app."""

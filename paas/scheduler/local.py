@@ -226,6 +226,16 @@ class LocalBackend(SchedulerBackend):
         except docker.errors.APIError as exc:
             logger.debug("Could not resize %s: %s", dyno_id, exc)
 
+    def memory_mb(self) -> int | None:
+        """Return the engine host's memory in MB (``docker info`` MemTotal)."""
+        try:
+            total = self.client.info().get("MemTotal")
+        except (docker.errors.APIError, requests.exceptions.ConnectionError) as exc:
+            raise BackendUnavailable(
+                f"Could not read the engine's memory: {exc}"
+            ) from exc
+        return int(total) // (1024 * 1024) if total else None
+
     def remove_app(self, app: str) -> None:
         """Remove an app's containers, network and images.
 
