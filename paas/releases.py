@@ -41,8 +41,12 @@ def config_size(config_vars: dict[str, str]) -> int:
 
 def change_config_vars(
     platform: Platform, app: str, changes: dict[str, str | None]
-) -> Release:
+) -> Release | None:
     """Set and unset config vars, then release and restart the app.
+
+    Returns:
+        The new release, or None when nothing changed (every key unset was
+        not set, every value set was already so): no release is made then.
 
     Raises:
         InvalidInput: a bad key, or the total passes 32 KB.
@@ -52,6 +56,8 @@ def change_config_vars(
         current = platform.store.get_app(app).config_vars
         updated = {k: v for k, v in current.items() if changes.get(k, v) is not None}
         updated |= {k: v for k, v in changes.items() if v is not None}
+        if updated == current:
+            return None
         size = config_size(updated)
         if size > CONFIG_LIMIT:
             raise InvalidInput(
@@ -59,17 +65,18 @@ def change_config_vars(
                 f"{CONFIG_LIMIT} bytes. Unset some or store large values elsewhere."
             )
         platform.store.set_config_vars(app, updated)
-        return _release_config(platform, app, changes, updated)
+        return _release_config(platform, app, current, updated)
 
 
 def _release_config(
     platform: Platform,
     app: str,
-    changes: dict[str, str | None],
+    before: dict[str, str],
     config_vars: dict[str, str],
 ) -> Release:
-    set_keys = [k for k, v in changes.items() if v is not None]
-    unset_keys = [k for k, v in changes.items() if v is None]
+    # The description names only the keys that changed.
+    set_keys = [k for k, v in config_vars.items() if before.get(k) != v]
+    unset_keys = [k for k in before if k not in config_vars]
     parts = []
     if set_keys:
         parts.append(f"Set {', '.join(set_keys)} config vars")

@@ -95,3 +95,27 @@ def test_ctrl_c_on_run_stops_the_dyno(
     code = dynos_cli._attach(Client(transport=transport), "shop", run_dyno["name"])
     assert (code, backend.get_dyno(run_dyno["id"])) == (130, None)
     assert capsys.readouterr().err == f"\nStopping {run_dyno['name']} on shop... done\n"
+
+
+def test_config_of_an_app_without_vars_says_so() -> None:
+    result = run("config", "-a", "shop")
+    assert (result.exit_code, result.stdout) == (0, "shop has no config vars.\n")
+
+
+def test_config_unset_of_an_unset_var_makes_no_release(client: TestClient) -> None:
+    result = run("config:unset", "NOPE", "-a", "shop")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "NOPE is not set on shop.\nNothing changed: no new release.\n",
+    )
+    assert client.get("/v1/apps/shop/releases").json() == []
+
+
+def test_config_unset_names_the_vars_that_were_not_set(client: TestClient) -> None:
+    client.patch("/v1/apps/shop/config-vars", json={"FOO": "1"})
+    result = run("config:unset", "FOO", "NOPE", "-a", "shop")
+    assert (result.exit_code, result.stderr) == (
+        0,
+        "NOPE is not set on shop.\n"
+        "Unsetting FOO, NOPE and restarting shop... done, v2\n",
+    )

@@ -23,8 +23,9 @@ from tests.conftest import Deploy
         ({"FOO": "1", "BAR": "2"}, "Set FOO, BAR config vars"),
         ({"OLD": None}, "Remove OLD config vars"),
         ({"FOO": "1", "OLD": None}, "Set FOO config vars; Remove OLD config vars"),
+        ({"FOO": "1", "NOPE": None}, "Set FOO config vars"),
     ],
-    ids=["set-one", "set-two", "remove", "set-and-remove"],
+    ids=["set-one", "set-two", "remove", "set-and-remove", "unset-of-unset-unnamed"],
 )
 def test_config_change_release_describes_it(
     platform: Platform, deploy: Deploy, changes: dict[str, str | None], description: str
@@ -32,6 +33,23 @@ def test_config_change_release_describes_it(
     deploy("shop", config_vars={"OLD": "x"})
     release = change_config_vars(platform, "shop", changes)
     assert (release.version, release.description) == (2, description)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"NOPE": None}, {"OLD": "x"}, {"OLD": "x", "NOPE": None}],
+    ids=["unset-of-unset", "same-value", "both"],
+)
+def test_config_change_that_changes_nothing_makes_no_release(
+    platform: Platform,
+    deploy: Deploy,
+    backend: FakeBackend,
+    changes: dict[str, str | None],
+) -> None:
+    deploy("shop", config_vars={"OLD": "x"})
+    assert change_config_vars(platform, "shop", changes) is None
+    assert [r.version for r in platform.store.list_releases("shop")] == [1]
+    assert backend.stopped == []
 
 
 def test_config_change_keeps_other_vars(platform: Platform, deploy: Deploy) -> None:

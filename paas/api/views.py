@@ -231,6 +231,9 @@ async def patch_config(request: Request) -> Response:
     app = request.path_params["app"]
     await run_sync(found.platform.store.get_app, app)
     release = await run_sync(change_config_vars, found.platform, app, data)
+    if release is None:
+        current = await run_sync(found.platform.store.get_app, app)
+        return JSONResponse({"release": None, "config_vars": current.config_vars})
     found.reconciler.poke()
     return JSONResponse(
         {"release": release.version, "config_vars": release.config_vars}

@@ -22,6 +22,8 @@ def config(shell: bool, app: str | None, as_json: bool) -> None:
     elif shell:
         for key, value in sorted(config_vars.items()):
             click.echo(f"{key}={shell_quote(value)}")
+    elif not config_vars:
+        click.echo(f"{name} has no config vars.")
     else:
         click.echo(f"=== {name} Config Vars")
         click.echo("")
@@ -54,7 +56,7 @@ def config_set(pairs: tuple[str, ...], app: str | None) -> None:
     path = f"/v1/apps/{name}/config-vars"
     with step(f"Setting {', '.join(changes)} and restarting {name}"):
         result = Client().request("PATCH", path, json=changes)
-    click.echo(f"done, v{result['release']}", err=True)
+    _say_release(result)
     for key, value in changes.items():
         click.echo(f"{key}: {value}")
 
@@ -75,11 +77,27 @@ def config_get(key: str, app: str | None) -> None:
 def config_unset(keys: tuple[str, ...], app: str | None) -> None:
     """Unset config vars; releases and restarts the app."""
     name = resolve_app(app)
+    client = Client()
+    config_vars = client.request("GET", f"/v1/apps/{name}/config-vars")
+    unknown = [key for key in keys if key not in config_vars]
+    if unknown:
+        verb = "is" if len(unknown) == 1 else "are"
+        click.echo(f"{', '.join(unknown)} {verb} not set on {name}.", err=True)
+    if len(unknown) == len(keys):
+        click.echo("Nothing changed: no new release.", err=True)
+        return
     changes = dict.fromkeys(keys)
     path = f"/v1/apps/{name}/config-vars"
     with step(f"Unsetting {', '.join(keys)} and restarting {name}"):
-        result = Client().request("PATCH", path, json=changes)
-    click.echo(f"done, v{result['release']}", err=True)
+        result = client.request("PATCH", path, json=changes)
+    _say_release(result)
+
+
+def _say_release(result: dict[str, object]) -> None:
+    if result["release"] is None:
+        click.echo("done, no change: no new release", err=True)
+    else:
+        click.echo(f"done, v{result['release']}", err=True)
 
 
 STATUS_NOTE = {"failed": "release command failed", "pending": "release pending"}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -106,3 +108,35 @@ def test_run_size_sets_container_limits(
     )
     result = platform.paas("run", "-s", size, "-a", app, "--", command)
     assert (result.code, result.stdout) == (0, limits)
+
+
+def test_run_whose_client_goes_away_is_stopped(platform: Platform, app: str) -> None:
+    shell = "echo started; sleep 300"
+    command = [sys.executable, "-m", "paas.cli", "run", "-a", app, "--", shell]
+    client = subprocess.Popen(
+        command, env=platform.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    with client:
+        assert client.stdout is not None and client.stderr is not None
+        dyno = re.findall(r"up, (run\.\d{4})", client.stderr.readline().decode())[0]
+        # Its output arrives: the client is attached when it is killed.
+        assert client.stdout.readline() == b"started\n"
+        client.kill()
+
+    def stopped() -> bool:
+        return dyno not in platform.paas("ps", "-a", app).stdout
+
+    wait_for(stopped, timeout=60)
+    logs = platform.paas("logs", "-a", app, "--ps", dyno).stdout
+    assert f"paas[{dyno}]: State changed from up to complete" in logs
+
+
+def test_detached_run_logs_its_exit_status(platform: Platform, app: str) -> None:
+    result = platform.paas("run", "--detach", "-a", app, "--", "exit 5")
+    dyno = re.findall(r"up, (run\.\d{4})", result.stderr)[0]
+
+    def logged() -> bool:
+        shown = platform.paas("logs", "-a", app, "--ps", dyno).stdout
+        return f"paas[{dyno}]: Process exited with status 5" in shown
+
+    wait_for(logged, timeout=60)
