@@ -60,7 +60,8 @@ def extract_source(archive: Path, destination: Path) -> None:
     """Unpack a ``git archive`` tarball, refusing paths that leave it.
 
     Raises:
-        BuildFailed: the archive is not a tar or holds an unsafe path.
+        BuildFailed: the archive is not a tar, holds no files or holds an
+            unsafe path.
     """
     try:
         with tarfile.open(archive) as tar:
@@ -73,7 +74,32 @@ def extract_source(archive: Path, destination: Path) -> None:
             "file itself instead."
         ) from exc
     except (tarfile.TarError, OSError) as exc:
+        if holds_no_files(archive):
+            raise BuildFailed(NO_FILES) from exc
         raise BuildFailed(f"Could not unpack the pushed source: {exc}.") from exc
+    if not destination.is_dir() or not any(destination.iterdir()):
+        raise BuildFailed(NO_FILES)
+
+
+NO_FILES = "The pushed commit has no files: add your app's code and push again."
+
+
+def holds_no_files(archive: Path) -> bool:
+    """Tell whether a tarball is empty but for a pax global header.
+
+    ``git archive`` of a commit without files writes just that header (the
+    commit id) and end-of-archive blocks, which ``tarfile`` cannot open.
+    """
+    if archive.stat().st_size > 1 << 20:
+        return False
+    data = archive.read_bytes()
+    if data[156:157] == b"g":
+        try:
+            size = int(data[124:136].strip(b"\0 ") or b"0", 8)
+        except ValueError:
+            return False
+        data = data[512 + (size + 511) // 512 * 512 :]
+    return not any(data)
 
 
 class Builder:

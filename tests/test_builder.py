@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,32 @@ def test_relay_shows_steps_of_a_dockerfile_without_banners() -> None:
         "-----> COPY server.py /srv/",
         "       Reused from the cache: nothing changed",
     ]
+
+
+def git_archive_of_empty_commit(tmp_path: Path) -> Path:
+    repo = tmp_path / "repo"
+    env = {"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "HOME": str(tmp_path)}
+    env |= {"GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@b"}
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, env=env)
+    commit = ["git", "commit", "-q", "--allow-empty", "-m", "empty"]
+    subprocess.run(commit, cwd=repo, check=True, env=env)
+    archive = tmp_path / "push.tar"
+    with archive.open("wb") as handle:
+        git = ["git", "archive", "--format=tar", "HEAD"]
+        subprocess.run(git, cwd=repo, check=True, stdout=handle, env=env)
+    return archive
+
+
+NO_FILES = r"^The pushed commit has no files: add your app's code and push again\.$"
+
+
+def test_commit_without_files_fails_the_build_clearly(tmp_path: Path) -> None:
+    archive = git_archive_of_empty_commit(tmp_path)
+    with pytest.raises(BuildFailed, match=NO_FILES):
+        extract_source(archive, tmp_path / "src")
+
+
+def test_tar_without_members_fails_the_build_clearly(tmp_path: Path) -> None:
+    archive = make_tar(tmp_path / "push.tar", {})
+    with pytest.raises(BuildFailed, match=NO_FILES):
+        extract_source(archive, tmp_path / "src")
