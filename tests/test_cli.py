@@ -12,6 +12,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from paas import __version__
+from paas.cli import main as main_cli
 from paas.cli import output
 from paas.cli.client import Client, CliError, load_credentials, save_credentials
 from paas.cli.main import cli
@@ -325,4 +327,22 @@ def test_unreachable_api_says_to_start_it(monkeypatch: pytest.MonkeyPatch) -> No
     assert result.stderr.startswith(f"Error: Could not reach the paas API at {url} (")
     assert result.stderr.endswith(
         "Is 'paas serve' running? Set PAAS_URL or run 'paas login'.\n"
+    )
+
+
+def test_version_of_another_api_prints_both_and_warns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        body = {"api_version": 2, "version": "9.9.9"}
+        return httpx.Response(200, json=body, headers={"X-Paas-Api-Version": "2"})
+
+    transport = httpx.MockTransport(answer)
+    monkeypatch.setattr(main_cli, "Client", lambda: Client(transport=transport))
+    result = run("version")
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0,
+        f"paas CLI {__version__} (API v1)\npaas server 9.9.9 (API v2)\n",
+        "Warning: The server speaks API v2 but this CLI speaks v1. "
+        "Install the paas CLI that matches the server.\n",
     )

@@ -80,13 +80,19 @@ class Client:
             base_url=self.url, headers=headers, timeout=None, transport=transport
         )
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request and return its JSON answer."""
+    def request(
+        self, method: str, path: str, *, any_version: bool = False, **kwargs: Any
+    ) -> Any:
+        """Send a request and return its JSON answer.
+
+        ``any_version`` accepts a server of another API version, for the
+        few calls every version answers alike (``/v1/version``).
+        """
         try:
             response = self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
-        self._check(response)
+        self._check(response, any_version)
         return response.json()
 
     @contextmanager
@@ -107,24 +113,29 @@ class Client:
             "Is 'paas serve' running? Set PAAS_URL or run 'paas login'."
         )
 
-    def _check(self, response: httpx.Response) -> None:
+    def _check(self, response: httpx.Response, any_version: bool = False) -> None:
         server = response.headers.get("x-paas-api-version")
         if server is None:
             raise CliError(
                 f"{self.url} did not answer as a paas API (HTTP "
                 f"{response.status_code}). Check PAAS_URL."
             )
-        if server != str(API_VERSION):
-            raise CliError(
-                f"The server speaks API v{server} but this CLI speaks "
-                f"v{API_VERSION}. Install the paas CLI that matches the server."
-            )
+        if server != str(API_VERSION) and not any_version:
+            raise CliError(version_mismatch(server))
         if response.status_code >= 400:
             try:
                 message = response.json().get("error", response.text)
             except ValueError:
                 message = response.text
             raise CliError(message)
+
+
+def version_mismatch(server: str) -> str:
+    """Say that the server speaks another API version, and what to do."""
+    return (
+        f"The server speaks API v{server} but this CLI speaks v{API_VERSION}. "
+        "Install the paas CLI that matches the server."
+    )
 
 
 def app_from_git_remote(remote: str = "paas") -> str | None:

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from paas.cli.client import Client, CliError, resolve_app, save_credentials
+from paas.cli.client import (
+    Client,
+    CliError,
+    resolve_app,
+    save_credentials,
+    version_mismatch,
+)
 from paas.cli.output import print_json, step, table, when
 
 APP_OPTION = click.option("-a", "--app", "app", help="The app (default: git remote).")
@@ -63,9 +69,11 @@ def version_command() -> None:
     """Show the CLI's and the server's versions."""
     from paas import API_VERSION, __version__
 
-    server = Client().request("GET", "/v1/version")
     click.echo(f"paas CLI {__version__} (API v{API_VERSION})")
+    server = Client().request("GET", "/v1/version", any_version=True)
     click.echo(f"paas server {server['version']} (API v{server['api_version']})")
+    if str(server["api_version"]) != str(API_VERSION):
+        click.echo(f"Warning: {version_mismatch(str(server['api_version']))}", err=True)
 
 
 @cli.command("system:df")
