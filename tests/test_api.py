@@ -467,3 +467,12 @@ def test_attached_one_off_is_removed_with_its_exit_status(
     assert last.splitlines()[-2].split(" ", 1)[1] == (
         f"paas[{run['name']}]: Process exited with status 5"
     )
+
+
+def test_negative_log_line_count_is_refused(client: TestClient) -> None:
+    create(client)
+    response = client.get("/v1/apps/shop/logs?lines=-5")
+    assert error(response) == (
+        422,
+        {"id": "InvalidInput", "error": "lines -5 is invalid: give 0 to 1500."},
+    )

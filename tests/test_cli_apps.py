@@ -16,6 +16,7 @@ from paas.cli import main as main_cli
 from paas.cli import releases as releases_cli
 from paas.cli.client import Client
 from paas.cli.main import cli
+from paas.platform import Platform
 from paas.scheduler.fake import FakeBackend
 from tests.conftest import Deploy
 
@@ -119,3 +120,22 @@ def test_config_unset_names_the_vars_that_were_not_set(client: TestClient) -> No
         "NOPE is not set on shop.\n"
         "Unsetting FOO, NOPE and restarting shop... done, v2\n",
     )
+
+
+@pytest.mark.parametrize("count", ["-5", "0", "1501"], ids=["negative", "zero", "over"])
+def test_logs_line_count_out_of_range_is_refused(count: str) -> None:
+    result = run("logs", "-a", "shop", "-n", count)
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: -n {count} is invalid: show 1 to 1500 lines (-n 0 only with -t, "
+        "to follow new lines only).\n",
+    )
+
+
+def test_logs_dash_d_shows_one_dyno(platform: Platform) -> None:
+    platform.event("shop", "Scaled to web=2", "api")
+    platform.event("shop", "Starting process", "web.1")
+    result = run("logs", "-a", "shop", "-d", "web.1")
+    assert [line.split(" ", 1)[1] for line in result.stdout.splitlines()] == [
+        "paas[web.1]: Starting process"
+    ]

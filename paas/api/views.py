@@ -200,6 +200,8 @@ async def get_logs(request: Request) -> Response:
         count = min(int(params.get("lines", "100")), 1500)
     except ValueError as exc:
         raise InvalidInput("lines must be a whole number.") from exc
+    if count < 0:
+        raise InvalidInput(f"lines {count} is invalid: give 0 to 1500.")
     dyno, source = params.get("dyno"), params.get("source")
     logs = found.platform.logs
     past = logs.tail(app, count, dyno=dyno, source=source)

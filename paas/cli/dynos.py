@@ -13,6 +13,8 @@ from paas.cli.output import print_json, ps_lines, step
 from paas.cli.terminal import run_in_terminal, terminal_env
 
 EXIT_PREFIX = "\x00paas-exit "
+# Heroku keeps and shows at most 1500 lines.
+MAX_LOG_LINES = 1500
 
 
 @cli.command("ps")
@@ -180,13 +182,23 @@ def _stop_one_off(client: Client, app: str, dyno: str) -> None:
 @cli.command("logs")
 @click.option("-n", "--num", "lines", type=int, default=100, help="Lines to show.")
 @click.option("-t", "--tail", is_flag=True, help="Keep following new lines.")
-@click.option("-p", "--ps", "--dyno", "dyno", help="Only this dyno or type.")
+@click.option(
+    "-p",
+    "-d",
+    "--ps",
+    "--dyno",
+    "--dyno-name",
+    "--process-type",
+    "dyno",
+    help="Only this dyno (web.1) or process type (web).",
+)
 @click.option("-s", "--source", help="Only this source: app, paas or router.")
 @APP_OPTION
 def logs(
     lines: int, tail: bool, dyno: str | None, source: str | None, app: str | None
 ) -> None:
     """Show an app's log: what dynos print and platform events."""
+    check_line_count(lines, tail)
     name = resolve_app(app)
     params = {"lines": str(lines), "tail": "1" if tail else "0"}
     params |= {k: v for k, v in {"dyno": dyno, "source": source}.items() if v}
@@ -196,3 +208,18 @@ def logs(
                 click.echo(line)
     except KeyboardInterrupt:
         return
+
+
+def check_line_count(lines: int, tail: bool) -> None:
+    """Refuse a ``logs -n`` count outside 1 to MAX_LOG_LINES (0 only with -t).
+
+    Raises:
+        CliError: the count is out of range.
+    """
+    if lines == 0 and tail:
+        return
+    if not 1 <= lines <= MAX_LOG_LINES:
+        raise CliError(
+            f"-n {lines} is invalid: show 1 to {MAX_LOG_LINES} lines "
+            "(-n 0 only with -t, to follow new lines only)."
+        )
