@@ -16,6 +16,7 @@ from paas.build_env import (
     render_env_file,
     write_env_files,
 )
+from paas.builder import Builder
 from paas.errors import BuildFailed
 
 
@@ -102,3 +103,41 @@ def test_only_env_files_the_dockerfile_copies_are_written(tmp_path: Path) -> Non
     assert written == [INSTALL_ENV]
     assert not (tmp_path / APP_ENV).exists()
     assert (tmp_path / INSTALL_ENV).stat().st_mode & 0o777 == 0o600
+
+
+class EngineStandIn:
+    """Answers builds with nothing, so the builder's context can be read."""
+
+    def __init__(self) -> None:
+        self.api = self
+
+    def build(self, **kwargs: object) -> list[dict[str, str]]:
+        return []
+
+
+def django_source(tmp_path: Path) -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "manage.py").write_text("")
+    (tmp_path / "requirements.txt").write_text("django\n")
+    (tmp_path / "Procfile").write_text("web: gunicorn site.wsgi\n")
+    return tmp_path
+
+
+def test_builder_hands_config_vars_to_the_build_context(tmp_path: Path) -> None:
+    operator = tmp_path / "operator.env"
+    operator.write_text("PIP_INDEX_URL=https://mirror/simple\n")
+    source = django_source(tmp_path / "src")
+    builder = Builder(EngineStandIn(), "t", "stack", BuildSettings(env_file=operator))
+    config = {"SECRET_KEY": "s", "PIP_EXTRA_INDEX_URL": "https://x"}
+    builder.build("shop", "b1", source, lambda line: None, config_vars=config)
+    assert (source / INSTALL_ENV).read_text() == (
+        "PIP_EXTRA_INDEX_URL=https://x\nPIP_INDEX_URL=https://mirror/simple\n"
+    )
+    assert "SECRET_KEY=s\n" in (source / APP_ENV).read_text()
+
+
+def test_missing_ca_bundle_names_the_setting(tmp_path: Path) -> None:
+    settings = BuildSettings(ca_bundle=tmp_path / "corp.pem")
+    builder = Builder(EngineStandIn(), "t", "stack", settings)
+    with pytest.raises(BuildFailed, match=r"set PAAS_BUILD_CA_BUNDLE to a PEM file"):
+        builder.build("shop", "b1", django_source(tmp_path), lambda line: None)
