@@ -220,11 +220,8 @@ def _release_build(
         healthcheck=result.healthcheck.to_json() if result.healthcheck else None,
         start_first=start_first,
     )
-    try:
-        roll_out(platform, release, out)
-    except DeployFailed as exc:
-        out(f" !     {exc.message}")
-        raise
+    # A failure's message reaches the pusher from the caller, once.
+    roll_out(platform, release, out)
     platform.event(app.name, f"Release v{release.version} created by git push")
     out(f"       Released v{release.version}")
     out(f"       {platform.settings.app_url(app.name)} deployed to paas")

@@ -73,9 +73,16 @@ class BuildFailed(PaasError):
 
 
 class DeployFailed(PaasError):
-    """A release could not be started and made to serve."""
+    """A release could not be started and made to serve.
+
+    ``reason`` says in a few words which step failed, for the release list.
+    """
 
     status_code = 500
+
+    def __init__(self, message: str, reason: str = "release failed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class BackendUnavailable(PaasError):

@@ -94,6 +94,7 @@ class Platform:
         self.logs = logs
         self.platform_id = platform_id
         self.routable: set[str] = set()
+        self.started_at = time.time()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._routes_guard = threading.Lock()
@@ -120,6 +121,13 @@ class Platform:
             )
             self._followers[dyno.id] = thread
         thread.start()
+
+    def wait_logs_copied(self, dyno_id: str, timeout: float) -> None:
+        """Wait until the copy of an exited dyno's output has ended."""
+        with self._locks_guard:
+            thread = self._followers.get(dyno_id)
+        if thread is not None:
+            thread.join(timeout)
 
     def _copy_logs(self, dyno: Dyno, since: float | None) -> None:
         try:

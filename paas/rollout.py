@@ -25,6 +25,7 @@ from paas.store import RELEASE_FAILED, RELEASE_SUCCEEDED, FormationEntry, Releas
 logger = logging.getLogger(__name__)
 
 Output = Callable[[str], None]
+BOOT_FAILED = "web dynos failed to boot"
 
 
 def quiet(line: str) -> None:
@@ -83,14 +84,16 @@ def wait_until_up(platform: Platform, dyno: Dyno, timeout: float) -> Dyno:
         if current is None or not current.running:
             code = current.exit_code if current else None
             raise DeployFailed(
-                f"{dyno.name} exited with status {code} before binding to $PORT."
+                f"{dyno.name} exited with status {code} before binding to $PORT.",
+                reason=BOOT_FAILED,
             )
         if current.address and accepts_connections(current.address, current.port):
             return current
         time.sleep(0.1)
     raise DeployFailed(
         f"Error R10 (Boot timeout) -> {dyno.name} failed to bind to $PORT "
-        f"within {timeout:g} seconds of launch."
+        f"within {timeout:g} seconds of launch.",
+        reason=BOOT_FAILED,
     )
 
 
@@ -108,7 +111,8 @@ def check_health(release: Release, dyno: Dyno, out: Output) -> None:
     if failure is not None:
         raise DeployFailed(
             f"{dyno.name} failed its health check after {check.attempts} "
-            f"attempt(s): {failure}."
+            f"attempt(s): {failure}.",
+            reason=f"{dyno.process_type} dynos failed their health check",
         )
 
 
@@ -122,8 +126,14 @@ def accepts_connections(address: str, port: int) -> bool:
 
 
 def mark_up(platform: Platform, dyno: Dyno) -> None:
-    """Make a healthy web dyno routable and say so."""
+    """Make a healthy web dyno routable and say so.
+
+    A dyno that was up before this control plane started (found again after
+    a restart) is made routable without a word: its state did not change.
+    """
     platform.routable.add(dyno.id)
+    if dyno.started_at is not None and dyno.started_at < platform.started_at:
+        return
     platform.event(dyno.app, "State changed from starting to up", dyno.name)
 
 
@@ -223,7 +233,7 @@ def replace_web_dynos(
             started.append(start_dyno(platform, release, "web", dyno.name, new_size))
         ready = [_boot(platform, release, dyno, out) for dyno in started]
     except DeployFailed as exc:
-        _discard(platform, release, started, exc)
+        _discard(platform, release, started, exc, out)
         raise
     for dyno in ready:
         mark_up(platform, dyno)
@@ -261,8 +271,10 @@ def roll_out(
         if release_phase:
             run_release_phase(platform, release, out)
         new_web = _start_web(platform, release, formation.get("web"), out)
-    except DeployFailed:
-        platform.store.set_release_status(release.app, release.version, RELEASE_FAILED)
+    except DeployFailed as exc:
+        platform.store.set_release_status(
+            release.app, release.version, RELEASE_FAILED, exc.reason
+        )
         raise
     platform.store.set_release_status(release.app, release.version, RELEASE_SUCCEEDED)
     platform.publish_routes()
@@ -299,7 +311,8 @@ def run_release_phase(platform: Platform, release: Release, out: Output) -> None
     except TimeoutError as exc:
         raise DeployFailed(
             f"Release command ran past {platform.settings.release_timeout:g} "
-            f"seconds and was stopped: v{release.version} was not deployed."
+            f"seconds and was stopped: v{release.version} was not deployed.",
+            reason="release command timed out",
         ) from exc
     finally:
         platform.backend.stop_dyno(dyno.id, timeout=1)
@@ -307,7 +320,8 @@ def run_release_phase(platform: Platform, release: Release, out: Output) -> None
     if code != 0:
         raise DeployFailed(
             f"Release command failed with status {code}: v{release.version} "
-            "was not deployed; the previous release keeps running."
+            "was not deployed; the previous release keeps running.",
+            reason="release command failed",
         )
     platform.event(release.app, "Release command succeeded", name)
 
@@ -344,7 +358,7 @@ def _start_web(
             )
         ready = [_boot(platform, release, dyno, out) for dyno in started]
     except DeployFailed as exc:
-        _discard(platform, release, started, exc)
+        _discard(platform, release, started, exc, out)
         raise
     for dyno in ready:
         mark_up(platform, dyno)
@@ -352,22 +366,34 @@ def _start_web(
 
 
 def _discard(
-    platform: Platform, release: Release, dynos: list[Dyno], exc: DeployFailed
+    platform: Platform,
+    release: Release,
+    dynos: list[Dyno],
+    exc: DeployFailed,
+    out: Output,
 ) -> None:
-    for line in _last_output(platform, dynos):
-        platform.event(release.app, line, "release")
+    # What the dynos printed is in the app's log already, as app[web.1]:
+    # the pusher sees its last lines, since they usually say what broke.
+    for dyno in dynos:
+        lines = last_output(platform, dyno)
+        if lines:
+            out(f"       Last output of {dyno.name}:")
+        for line in lines:
+            out(f"       {line}")
     platform.event(release.app, f"Release v{release.version} failed: {exc.message}")
     for dyno in dynos:
         platform.backend.stop_dyno(dyno.id, timeout=1)
 
 
-def _last_output(platform: Platform, dynos: list[Dyno]) -> list[str]:
-    lines: list[str] = []
-    for dyno in dynos:
-        lines += [
-            line.message for line in platform.logs.tail(dyno.app, 10, dyno=dyno.name)
-        ]
-    return lines[-10:]
+def last_output(platform: Platform, dyno: Dyno, count: int = 10) -> list[str]:
+    """Return the last lines one dyno printed (not earlier dynos of its name)."""
+    current = platform.backend.get_dyno(dyno.id)
+    if current is not None and not current.running:
+        # The copy of an exited dyno's output ends soon after it exits.
+        platform.wait_logs_copied(dyno.id, timeout=2)
+    since = dyno.started_at or 0.0
+    lines = platform.logs.tail(dyno.app, 1500, dyno=dyno.name, source="app")
+    return [line.message for line in lines if line.timestamp >= since][-count:]
 
 
 def _start_others(

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS releases (
     created_by TEXT NOT NULL DEFAULT '',
     healthcheck TEXT,
     start_first TEXT,
+    failure TEXT,
     PRIMARY KEY (app, version)
 );
 CREATE TABLE IF NOT EXISTS builds (
@@ -113,6 +114,8 @@ class Release:
     created_by: str = ""
     healthcheck: dict[str, Any] | None = None
     start_first: list[str] = field(default_factory=list)
+    # Why a failed release failed, in a few words ("web dynos failed to boot").
+    failure: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Return the release as the API shows it (config keys, no values)."""
@@ -160,7 +163,7 @@ class Store:
         # Stores made by earlier versions lack columns added since.
         db = self._connection()
         columns = {row[1] for row in db.execute("PRAGMA table_info(releases)")}
-        for column in ("healthcheck", "start_first"):
+        for column in ("healthcheck", "start_first", "failure"):
             if column not in columns:
                 db.execute(f"ALTER TABLE releases ADD COLUMN {column} TEXT")
 
@@ -284,18 +287,20 @@ class Store:
                 healthcheck=healthcheck,
                 start_first=list(start_first or []),
             )
-            db.execute(
-                "INSERT INTO releases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _release_values(release),
-            )
+            values = _release_values(release)
+            marks = ", ".join("?" * len(values))
+            db.execute(f"INSERT INTO releases VALUES ({marks})", values)
         return release
 
-    def set_release_status(self, app: str, version: int, status: str) -> None:
-        """Mark a release pending, succeeded or failed."""
+    def set_release_status(
+        self, app: str, version: int, status: str, failure: str | None = None
+    ) -> None:
+        """Mark a release pending, succeeded or failed (and why it failed)."""
         with self.transaction() as db:
             db.execute(
-                "UPDATE releases SET status = ? WHERE app = ? AND version = ?",
-                (status, app, version),
+                "UPDATE releases SET status = ?, failure = ? "
+                "WHERE app = ? AND version = ?",
+                (status, failure, app, version),
             )
 
     def list_releases(self, app: str, limit: int | None = None) -> list[Release]:
@@ -459,6 +464,7 @@ def _release_values(release: Release) -> tuple[Any, ...]:
         release.created_by,
         json.dumps(release.healthcheck) if release.healthcheck else None,
         json.dumps(release.start_first),
+        release.failure,
     )
 
 
@@ -477,6 +483,7 @@ def _release_from_row(row: sqlite3.Row) -> Release:
         created_by=row["created_by"],
         healthcheck=json.loads(row["healthcheck"]) if row["healthcheck"] else None,
         start_first=json.loads(row["start_first"] or "[]"),
+        failure=row["failure"],
     )
 
 

@@ -139,3 +139,20 @@ def test_logs_dash_d_shows_one_dyno(platform: Platform) -> None:
     assert [line.split(" ", 1)[1] for line in result.stdout.splitlines()] == [
         "paas[web.1]: Starting process"
     ]
+
+
+def test_releases_name_why_a_release_failed(platform: Platform) -> None:
+    release = platform.store.create_release(
+        "shop",
+        description="Deploy c0ffee9",
+        image="paas/shop:build9",
+        commit="c0ffee9",
+        build_id="build9",
+        config_vars={},
+        process_types={"web": "app"},
+        created_by="git push",
+    )
+    failure = "web dynos failed to boot"
+    platform.store.set_release_status("shop", release.version, "failed", failure)
+    row = run("releases", "-a", "shop").stdout.splitlines()[2]
+    assert row.startswith("v1  Deploy c0ffee9 web dynos failed to boot  git push  ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from paas.cli.client import Client, CliError, resolve_app
@@ -100,7 +102,18 @@ def _say_release(result: dict[str, object]) -> None:
         click.echo(f"done, v{result['release']}", err=True)
 
 
-STATUS_NOTE = {"failed": "release command failed", "pending": "release pending"}
+STATUS_NOTE = {"failed": "release failed", "pending": "release pending"}
+
+
+def _status(release: dict[str, Any]) -> str:
+    failure = release.get("failure")
+    return f"{release['status']} ({failure})" if failure else str(release["status"])
+
+
+def _status_note(release: dict[str, Any]) -> str | None:
+    if release["status"] == "failed" and release.get("failure"):
+        return str(release["failure"])
+    return STATUS_NOTE.get(release["status"])
 
 
 @cli.command("releases")
@@ -129,7 +142,7 @@ def releases(limit: int, app: str | None, as_json: bool) -> None:
     rows = [
         [
             f"v{r['version']}",
-            " ".join(filter(None, [r["description"], STATUS_NOTE.get(r["status"])])),
+            " ".join(filter(None, [r["description"], _status_note(r)])),
             r["created_by"],
             when(r["created_at"]),
         ]
@@ -169,7 +182,7 @@ def releases_info(version: str, app: str | None, as_json: bool) -> None:
         ["Commit:", release["commit"] or "-"],
         ["Config:", ", ".join(release["config_keys"]) or "-"],
         ["Image:", release["image"] or "-"],
-        ["Status:", release["status"]],
+        ["Status:", _status(release)],
         ["When:", when(release["created_at"])],
     ]
     click.echo(table(rows))
