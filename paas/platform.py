@@ -95,6 +95,8 @@ class Platform:
         self.platform_id = platform_id
         self.routable: set[str] = set()
         self.started_at = time.time()
+        # One-off dynos a client is attached to (``paas run``) right now.
+        self.attached: set[str] = set()
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._routes_guard = threading.Lock()

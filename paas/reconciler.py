@@ -178,12 +178,26 @@ class Reconciler:
 
     def _reap_one_off(self, dyno: Dyno) -> None:
         # Attached one-offs are removed by whoever streams their output; one
-        # whose client went away is removed a while after it exits.
-        if dyno.running or dyno.finished_at is None:
-            return
+        # whose client went away is removed a while after it exits, and one
+        # whose client never attached (or whose stream a restart of the
+        # control plane cut) is stopped a while after it started.
         detached = dyno.labels.get("paas.detached") == "1"
+        if dyno.running:
+            if not detached and self._abandoned(dyno):
+                end_one_off(self.platform, dyno)
+            return
+        if dyno.finished_at is None:
+            # TODO: remove TTY dynos created but never attached; they have
+            # no start time to age them by yet.
+            return
         if detached or time.time() - dyno.finished_at > ONE_OFF_GRACE:
             end_one_off(self.platform, dyno)
+
+    def _abandoned(self, dyno: Dyno) -> bool:
+        if dyno.process_type != "run" or dyno.id in self.platform.attached:
+            return False
+        started = dyno.started_at
+        return started is not None and time.time() - started > ONE_OFF_GRACE
 
     def _keep_running(
         self, release: Release, kind: str, name: str, size: str, mine: list[Dyno]

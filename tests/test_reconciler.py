@@ -271,3 +271,25 @@ def test_exited_detached_one_off_logs_its_exit_status(
         "Process exited with status 5",
         "State changed from up to complete",
     ]
+
+
+def test_running_one_off_nobody_attached_to_is_stopped(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    # The client died between starting the dyno and attaching to it.
+    deploy("shop")
+    dyno = run_one_off(platform, "shop", "sleep 300", None, detach=False)
+    backend.age(dyno.id, reconciler_module.ONE_OFF_GRACE + 1)
+    reconciler.reconcile_all()
+    assert backend.get_dyno(dyno.id) is None
+
+
+def test_running_one_off_with_a_client_is_kept(
+    platform: Platform, reconciler: Reconciler, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    dyno = run_one_off(platform, "shop", "sleep 300", None, detach=False)
+    backend.age(dyno.id, reconciler_module.ONE_OFF_GRACE + 1)
+    platform.attached.add(dyno.id)
+    reconciler.reconcile_all()
+    assert backend.get_dyno(dyno.id) is not None

@@ -39,6 +39,7 @@ async def terminal(websocket: WebSocket) -> None:
     dyno = matching[0]
     backend = found.platform.backend
     raw = await run_sync(backend.open_terminal, dyno.id)
+    found.platform.attached.add(dyno.id)
     try:
         await _bridge(websocket, raw, backend, dyno.id)
         code = await run_sync(found.platform.backend.wait_dyno, dyno.id, 30)
@@ -47,6 +48,7 @@ async def terminal(websocket: WebSocket) -> None:
     except WebSocketDisconnect:
         logger.info("Terminal of %s on %s closed by the client", name, app)
     finally:
+        found.platform.attached.discard(dyno.id)
         raw.close()
         await run_sync(end_one_off, found.platform, dyno)
 

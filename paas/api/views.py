@@ -151,6 +151,7 @@ async def attach_dyno(request: Request) -> Response:
     backend = found.platform.backend
 
     async def stream() -> AsyncIterator[str]:
+        found.platform.attached.add(dyno.id)
         try:
             lines = backend.follow_logs(dyno.id, None)
             while (line := await run_sync(next, lines, None)) is not None:
@@ -158,6 +159,7 @@ async def attach_dyno(request: Request) -> Response:
             code = await run_sync(backend.wait_dyno, dyno.id)
             yield f"\x00paas-exit {code}\n"
         finally:
+            found.platform.attached.discard(dyno.id)
             # Also when the client went away (Ctrl-C): the dyno is stopped
             # then. A thread, since this task may be cancelled, and an await
             # in a cancelled task would not run.

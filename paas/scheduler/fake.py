@@ -183,6 +183,11 @@ class FakeBackend(SchedulerBackend):
         with self._changed:
             self._exit(self._records[dyno_id], exit_code, oom)
 
+    def age(self, dyno_id: str, seconds: float) -> None:
+        """Make a dyno look as if it started ``seconds`` ago."""
+        with self._changed:
+            self._records[dyno_id].dyno.started_at = time.time() - seconds
+
     def bind(self, dyno_id: str) -> None:
         """Make a dyno start accepting connections, as if it bound $PORT late."""
         with self._changed:
