@@ -94,3 +94,14 @@ def test_restart_keeps_dynos_running(restarted: Platform) -> None:
         if "Starting process" in line
     )
     assert starts == {"web.1": 1, "web.2": 1}
+
+
+def test_restart_logs_no_state_change_of_running_dynos(restarted: Platform) -> None:
+    wait_for(lambda: both_up(restarted))
+    shown = restarted.paas("logs", "-a", APP, "--ps", "web", "--source", "paas")
+    ups = Counter(
+        line.split("paas[")[1].split("]")[0]
+        for line in shown.stdout.splitlines()
+        if "State changed from starting to up" in line
+    )
+    assert ups == {"web.1": 1, "web.2": 1}
