@@ -18,7 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from paas.errors import BackendUnavailable, Conflict, InvalidInput, PaasError
+from paas.errors import (
+    AppNotFound,
+    BackendUnavailable,
+    Conflict,
+    InvalidInput,
+    PaasError,
+)
 from paas.logs import LogStore
 from paas.router.table import AppRoute, Backend, RouteTable, write_route_table
 from paas.scheduler.base import Dyno, SchedulerBackend
@@ -217,7 +223,7 @@ class Platform:
             self.destroying.add(name)
             try:
                 self.publish_routes()
-                failures = self._remove_app_resources(name)
+                failures, _ = self._remove_app_resources(name)
                 if failures:
                     raise BackendUnavailable(
                         f"Could not remove all of app {name!r}: "
@@ -230,26 +236,55 @@ class Platform:
             self.publish_routes()
         logger.info("Destroyed app %s", name)
 
-    def _remove_app_resources(self, name: str) -> list[str]:
+    def remove_leftovers(self, name: str) -> None:
+        """Remove what an app whose record is gone left behind.
+
+        A destroy by an earlier version could delete the record first and
+        then fail, leaving dynos, images, the repo or the log; destroying
+        the name again removes them.
+
+        Raises:
+            AppNotFound: nothing of an app of that name is left.
+            BackendUnavailable: a leftover could not be removed.
+        """
+        validate_app_name(name)
+        with self.changing(name, "destroy"):
+            if any(app.name == name for app in self.store.list_apps()):
+                raise Conflict(f"App {name!r} exists: destroy it, not its leftovers.")
+            failures, found = self._remove_app_resources(name)
+        if failures:
+            raise BackendUnavailable(
+                f"Could not remove all that app {name!r} left: "
+                f"{'; '.join(failures)}. Run the destroy again."
+            )
+        if not found:
+            raise AppNotFound(name)
+        logger.info("Removed what app %s left behind", name)
+
+    def _remove_app_resources(self, name: str) -> tuple[list[str], bool]:
         failures = []
+        repo = self.settings.repos_dir / f"{name}.git"
+        log = self.logs.directory / f"{name}.log"
+        found = repo.exists() or log.exists()
         followers = self._followers_of(name)
         try:
-            self.backend.remove_app(name)
+            found = self.backend.remove_app(name) > 0 or found
         except PaasError as exc:
             failures.append(exc.message.rstrip("."))
+            found = True
         # A follower copies the last lines a dyno printed; let it finish
         # before the log goes, or it would write the log file again.
         for thread in followers:
             thread.join(timeout=5)
         try:
-            _remove_tree(self.settings.repos_dir / f"{name}.git")
+            _remove_tree(repo)
         except OSError as exc:
             failures.append(f"{exc.filename}: {exc.strerror}")
         try:
             self.logs.forget(name)
         except OSError as exc:
             failures.append(f"{exc.filename}: {exc.strerror}")
-        return failures
+        return failures, found
 
     def _followers_of(self, app: str) -> list[threading.Thread]:
         ids = {dyno.id for dyno in self.backend.list_dynos(app)}

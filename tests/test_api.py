@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from starlette.testclient import TestClient
 
+from paas.platform import Platform
 from paas.scheduler.fake import FakeBackend
 from tests.conftest import Deploy
 
@@ -476,3 +477,13 @@ def test_negative_log_line_count_is_refused(client: TestClient) -> None:
         422,
         {"id": "InvalidInput", "error": "lines -5 is invalid: give 0 to 1500."},
     )
+
+
+def test_destroy_again_removes_what_a_half_destroy_left(
+    client: TestClient, platform: Platform, deploy: Deploy, backend: FakeBackend
+) -> None:
+    deploy("shop")
+    platform.store.delete_app("shop")
+    response = client.delete("/v1/apps/shop")
+    assert response.json() == {"name": "shop", "destroyed": True}
+    assert backend.list_dynos("shop") == []

@@ -207,11 +207,12 @@ class FailingRemoval(FakeBackend):
         super().__init__()
         self.failures = 1
 
-    def remove_app(self, app: str) -> None:
-        super().remove_app(app)
+    def remove_app(self, app: str) -> int:
+        found = super().remove_app(app)
         if self.failures:
             self.failures -= 1
             raise BackendUnavailable("Could not stop dyno web.1: 409 Conflict.")
+        return found
 
 
 @pytest.fixture
@@ -261,3 +262,21 @@ def test_app_being_destroyed_leaves_the_route_table(
     deploy("shop")
     platform.destroying.add("shop")
     assert "shop" not in platform.build_route_table().apps
+
+
+def test_leftovers_of_a_half_destroyed_app_are_removed(
+    platform: Platform, backend: FakeBackend, deploy: Deploy
+) -> None:
+    # An earlier destroy deleted the record first, then failed.
+    deploy("shop")
+    (platform.settings.repos_dir / "shop.git").mkdir(parents=True)
+    platform.store.delete_app("shop")
+    platform.remove_leftovers("shop")
+    assert backend.list_dynos("shop") == []
+    assert not (platform.settings.repos_dir / "shop.git").exists()
+    assert not (platform.logs.directory / "shop.log").exists()
+
+
+def test_no_leftovers_is_not_found(platform: Platform) -> None:
+    with pytest.raises(AppNotFound, match=r"^No app named 'shop'\."):
+        platform.remove_leftovers("shop")

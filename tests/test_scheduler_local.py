@@ -66,3 +66,33 @@ def test_other_conflict_on_stop_is_reported() -> None:
     backend = LocalBackend(Client(error), "test")
     with pytest.raises(BackendUnavailable, match=r"^Could not stop dyno abc123: "):
         backend.stop_dyno("abc123", timeout=1)
+
+
+class Network:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Networks:
+    """Answers name filters the way the engine does: by part of the name."""
+
+    def __init__(self, *names: str) -> None:
+        self.names = list(names)
+
+    def list(self, names: list[str]) -> list[Network]:
+        return [Network(n) for n in self.names if any(f in n for f in names)]
+
+    def create(self, name: str, driver: str, labels: dict[str, str]) -> None:
+        self.names.append(name)
+
+
+class NetworkClient:
+    def __init__(self, networks: Networks) -> None:
+        self.networks = networks
+
+
+def test_app_network_is_made_beside_one_whose_name_contains_it() -> None:
+    networks = Networks("paas-test-shop-api")
+    backend = LocalBackend(NetworkClient(networks), "test")
+    backend.prepare_app("shop")
+    assert networks.names == ["paas-test-shop-api", "paas-test-shop"]

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from paas.addons.manager import remove_app_addons
 from paas.api.deps import run_sync, services
-from paas.errors import InvalidInput
+from paas.errors import AppNotFound, InvalidInput
 from paas.formation import dyno_view, parse_scale_arg, restart, run_one_off, scale
 from paas.releases import change_config_vars, rollback
 from paas.rollout import end_one_off
@@ -81,7 +81,13 @@ async def destroy_app(request: Request) -> Response:
     """Destroy an app and everything it has, add-ons included."""
     name = request.path_params["app"]
     found = services(request)
-    await run_sync(found.platform.store.get_app, name)
+    try:
+        await run_sync(found.platform.store.get_app, name)
+    except AppNotFound:
+        # What a destroy that failed half-way (before the record went
+        # last) left behind is removed on a new try.
+        await run_sync(found.platform.remove_leftovers, name)
+        return JSONResponse({"name": name, "destroyed": True})
     if found.addons is not None:
         await run_sync(remove_app_addons, found.platform, found.addons, name)
     await run_sync(found.platform.destroy_app, name)

@@ -165,5 +165,9 @@ class SchedulerBackend(ABC):
         return None
 
     @abstractmethod
-    def remove_app(self, app: str) -> None:
-        """Remove every dyno, image and network of an app."""
+    def remove_app(self, app: str) -> int:
+        """Remove every dyno, image and network of an app.
+
+        Returns:
+            How many of them there were.
+        """

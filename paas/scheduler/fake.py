@@ -170,11 +170,15 @@ class FakeBackend(SchedulerBackend):
         """Return the memory the fake host has (24 GB unless told)."""
         return self.memory
 
-    def remove_app(self, app: str) -> None:
-        """Remove every dyno and the network of an app."""
-        for dyno in self.list_dynos(app):
+    def remove_app(self, app: str) -> int:
+        """Remove every dyno and the network of an app; return how many."""
+        dynos = self.list_dynos(app)
+        for dyno in dynos:
             self.stop_dyno(dyno.id, timeout=5)
-        self.networks.discard(f"fake-{app}")
+        network = f"fake-{app}"
+        had_network = network in self.networks
+        self.networks.discard(network)
+        return len(dynos) + int(had_network)
 
     # helpers for tests
 

@@ -14,6 +14,7 @@ import docker
 import docker.errors
 import requests
 from docker.models.containers import Container
+from docker.models.networks import Network
 
 from paas.errors import BackendUnavailable, DeployFailed
 from paas.scheduler.base import (
@@ -60,7 +61,7 @@ class LocalBackend(SchedulerBackend):
         """Create the app's private network if missing."""
         name = self.network_name(app)
         try:
-            if not self.client.networks.list(names=[name]):
+            if not self._networks_named(name):
                 self.client.networks.create(
                     name, driver="bridge", labels=self._labels(app)
                 )
@@ -69,6 +70,12 @@ class LocalBackend(SchedulerBackend):
                 f"Could not create network {name!r}: {exc}"
             ) from exc
         return name
+
+    def _networks_named(self, name: str) -> list[Network]:
+        # The engine's name filter matches parts of names too: the network
+        # of app "shop" must not be found as that of "shop-api".
+        found = self.client.networks.list(names=[name])
+        return [network for network in found if network.name == name]
 
     def _labels(self, app: str) -> dict[str, str]:
         return {"paas.platform": self.platform_id, "paas.app": app}
@@ -236,8 +243,8 @@ class LocalBackend(SchedulerBackend):
             ) from exc
         return int(total) // (1024 * 1024) if total else None
 
-    def remove_app(self, app: str) -> None:
-        """Remove an app's containers, network and images.
+    def remove_app(self, app: str) -> int:
+        """Remove an app's containers, network and images; return how many.
 
         Every step runs even when one fails; the failures are raised
         together at the end.
@@ -245,42 +252,53 @@ class LocalBackend(SchedulerBackend):
         Raises:
             BackendUnavailable: something could not be removed.
         """
-        failures = self._remove_dynos(app)
-        try:
-            for network in self.client.networks.list(names=[self.network_name(app)]):
-                network.remove()
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            failures.append(f"network {self.network_name(app)}: {exc}")
-        failures += self._remove_images(app)
+        failures: list[str] = []
+        found = self._remove_dynos(app, failures)
+        found += self._remove_network(app, failures)
+        found += self._remove_images(app, failures)
         if failures:
             raise BackendUnavailable(
                 f"Could not remove {'; '.join(failures)} of {app!r}."
             )
+        return found
 
-    def _remove_dynos(self, app: str) -> list[str]:
-        failures = []
-        for dyno in self.list_dynos(app):
+    def _remove_dynos(self, app: str, failures: list[str]) -> int:
+        dynos = self.list_dynos(app)
+        for dyno in dynos:
             try:
                 self.stop_dyno(dyno.id, timeout=5)
             except BackendUnavailable as exc:
                 failures.append(f"dyno {dyno.name}: {exc.message}")
-        return failures
+        return len(dynos)
 
-    def _remove_images(self, app: str) -> list[str]:
-        failures = []
+    def _remove_network(self, app: str, failures: list[str]) -> int:
+        name = self.network_name(app)
+        try:
+            networks = self._networks_named(name)
+            for network in networks:
+                network.remove()
+        except docker.errors.NotFound:
+            return 0
+        except docker.errors.APIError as exc:
+            failures.append(f"network {name}: {exc}")
+            return 1
+        return len(networks)
+
+    def _remove_images(self, app: str, failures: list[str]) -> int:
         label = f"paas.app={app}"
-        for image in self.client.images.list(filters={"label": label}):
-            if image.labels.get("paas.platform") != self.platform_id:
-                continue
+        images = [
+            image
+            for image in self.client.images.list(filters={"label": label})
+            if image.labels.get("paas.platform") == self.platform_id
+        ]
+        for image in images:
             try:
                 self.client.images.remove(image.id, force=True)
             except docker.errors.NotFound:
                 continue
             except docker.errors.APIError as exc:
                 failures.append(f"image {image.short_id}: {exc}")
-        return failures
+        return len(images)
 
     def _dyno(self, container: Container) -> Dyno:
         labels = container.labels
