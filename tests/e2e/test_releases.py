@@ -117,8 +117,12 @@ def test_releases_info_shows_image_commit_config_status(
     platform: Platform, history: History
 ) -> None:
     lines = platform.paas("releases:info", "v3", "-a", history.name).stdout
-    info = dict(re.split(r":\s+", line, maxsplit=1) for line in lines.splitlines()[1:])
-    assert lines.splitlines()[0] == "=== Release v3"
+    release, layers = lines.split("\n\n", 1)
+    info = dict(
+        re.split(r":\s+", line, maxsplit=1) for line in release.splitlines()[1:]
+    )
+    assert release.splitlines()[0] == "=== Release v3"
+    assert layers.startswith("=== Layers (")
     assert re.fullmatch(rf"paas/{history.name}:[0-9a-f]+", info.pop("Image"))
     assert info.pop("When").startswith("20")
     assert info == {
