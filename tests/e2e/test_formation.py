@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import docker
 import httpx
 import pytest
 
@@ -386,3 +387,24 @@ def test_scaling_is_logged_as_platform_event(platform: Platform, app: str) -> No
         "paas[api]: Scaled to crasher=0:standard-1x, stubborn=0:standard-1x, "
         "web=2:standard-1x, worker=0:standard-1x" in shown
     )
+
+
+def test_scale_past_the_cap_is_refused(platform: Platform, app: str) -> None:
+    result = platform.paas("ps:scale", "web=1000", "-a", app)
+    assert result.code == 1
+    assert (
+        "Error: Cannot scale web to 1000 dynos: the limit is 100 dynos per "
+        "process type." in result.stderr
+    )
+
+
+def test_scale_past_the_host_memory_is_refused(platform: Platform, app: str) -> None:
+    client = docker.from_env()
+    host = client.info()["MemTotal"] // (1024 * 1024)
+    client.close()
+    quantity = host // 14336 + 1
+    before = platform.paas("ps:scale", "-a", app).stdout
+    result = platform.paas("ps:scale", f"web={quantity}:performance-l", "-a", app)
+    assert result.code == 1
+    assert f"but this host has {host} MB: scale to fewer" in result.stderr
+    assert platform.paas("ps:scale", "-a", app).stdout == before
