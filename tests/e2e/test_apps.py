@@ -52,3 +52,23 @@ def test_destroyed_app_is_gone_from_disk_usage(
 ) -> None:
     usage = platform.paas("system:df").stdout
     assert destroyed not in usage
+
+
+def test_push_of_a_commit_without_files_says_so(
+    platform: Platform, new_app: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "empty"
+    repo.mkdir()
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["commit", "-q", "--allow-empty", "-m", "nothing yet"],
+    ):
+        assert platform.git(*args, cwd=repo).code == 0
+    platform.paas("git:remote", "-a", new_app, cwd=repo)
+    pushed = platform.git("push", "paas", "main", cwd=repo)
+    assert pushed.code == 1
+    assert (
+        "remote:  !     The pushed commit has no files: add your app's code and "
+        "push again." in pushed.remote
+    )
+    assert "gzip" not in pushed.remote
