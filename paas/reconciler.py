@@ -33,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 300.0
 ONE_OFF_GRACE = 60.0
+# A dyno that ran this long before exiting had been healthy: its next
+# restart is immediate again, as after a first crash.
+STABLE_RUN = 600.0
 
 
 @dataclass
@@ -40,6 +43,8 @@ class CrashRecord:
     """What the reconciler remembers of a dyno that keeps exiting."""
 
     restarts: int = 0
+    # Crashes since the dyno last came up cleanly: what the back-off grows on.
+    streak: int = 0
     last_exit: int | None = None
     crashed_at: float = 0.0
     next_start: float = 0.0
@@ -218,6 +223,7 @@ class Reconciler:
             self.platform.backend.stop_dyno(dyno.id, timeout=1)
         if record is not None:
             record.restarts += 1
+            record.streak += 1
             self.platform.event(release.app, "Restarting", name)
         self._start(release, kind, name, size)
 
@@ -227,7 +233,10 @@ class Reconciler:
         record.last_exit = dyno.exit_code
         record.container_id = dyno.id
         record.crashed_at = dyno.finished_at or time.time()
-        record.next_start = time.time() + backoff(record.restarts)
+        ran = record.crashed_at - (dyno.started_at or record.crashed_at)
+        if ran >= STABLE_RUN:
+            record.streak = 0
+        record.next_start = time.time() + backoff(record.streak)
         self.platform.routable.discard(dyno.id)
         if dyno.oom_killed:
             self.platform.event(
@@ -275,8 +284,10 @@ class Reconciler:
         return True
 
     def _clear_crash(self, dyno: Dyno) -> None:
-        # A dyno that comes up cleanly starts its back-off from zero again,
-        # but ps keeps showing the restart count until the next release.
+        # A dyno that came up has no restart pending; its back-off starts
+        # from zero again once it has run STABLE_RUN seconds (a dyno that
+        # binds its port and then crashes must not restart in a tight loop),
+        # and ps keeps showing the restart count until the next release.
         record = self.crashes.get((dyno.app, dyno.name))
         if record is not None:
             record.next_start = 0.0

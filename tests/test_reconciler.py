@@ -10,7 +10,7 @@ import pytest
 from paas import reconciler as reconciler_module
 from paas.formation import run_one_off
 from paas.platform import Platform
-from paas.reconciler import BACKOFF_CAP, Reconciler, backoff
+from paas.reconciler import BACKOFF_CAP, STABLE_RUN, Reconciler, backoff
 from paas.scheduler.base import DynoSpec
 from paas.scheduler.fake import FakeBackend
 from paas.store import FormationEntry
@@ -122,6 +122,28 @@ def test_crashed_dyno_is_restarted_after_the_backoff(
     reconciler.reconcile_all()
     assert running(backend) == [("worker.1", 1)]
     assert reconciler.crashes[("shop", "worker.1")].restarts == 2
+
+
+def test_crash_after_a_long_healthy_run_restarts_at_once(
+    platform: Platform,
+    reconciler: Reconciler,
+    deploy: Deploy,
+    backend: FakeBackend,
+    clock: Clock,
+) -> None:
+    with_workers(platform, deploy, 1)
+    reconciler.reconcile_all()
+    for _ in range(3):
+        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
+        reconciler.reconcile_all()
+        clock.now += 60
+        reconciler.reconcile_all()
+    healthy = backend.dyno_named("shop", "worker.1").id
+    backend.age(healthy, STABLE_RUN)
+    backend.crash(healthy, 1)
+    reconciler.reconcile_all()
+    assert running(backend) == [("worker.1", 1)]
+    assert reconciler.crashes[("shop", "worker.1")].restarts == 4
 
 
 def test_crash_is_told_in_the_app_log(
