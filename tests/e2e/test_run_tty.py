@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import sys
 import time
 from pathlib import Path
 
-from tests.e2e.conftest import APPS, Platform, make_repo
+from tests.e2e.conftest import APPS, Platform, make_repo, wait_for
 
 
 def run_on_terminal(
@@ -52,3 +53,31 @@ def test_run_bash_on_a_terminal(
     assert code == 5
     assert "tty-run." in output
     assert "/dev/pts/" in output
+
+
+def test_terminal_whose_client_dies_is_stopped(
+    platform: Platform, tmp_path: Path, new_app: str
+) -> None:
+    repo = make_repo(tmp_path / "app", APPS / "echo", platform.env)
+    platform.paas("git:remote", "-a", new_app, cwd=repo)
+    assert platform.git("push", "paas", "main", cwd=repo).code == 0
+    pid, fd = pty.fork()
+    if pid == 0:
+        env = platform.env | {"TERM": "xterm"}
+        args = ["-m", "paas.cli", "run", "-a", new_app, "bash"]
+        os.execve(sys.executable, [sys.executable, *args], env)
+    output = b""
+    deadline = time.monotonic() + 60
+    while b"$ " not in output and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            output += os.read(fd, 4096)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    os.close(fd)
+    assert b"$ " in output
+
+    def stopped() -> bool:
+        return "run." not in platform.paas("ps", "-a", new_app).stdout
+
+    wait_for(stopped, timeout=60)
