@@ -43,6 +43,9 @@ STEP = re.compile(r"^Step \d+/\d+ : (.*)$")
 # The classic builder colours a step's stderr with ANSI escapes.
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LOCAL_REGISTRIES = ("127.0.0.1", "localhost")
+# Runtime images (paas/runtime_images.py): the only local images besides
+# the stack that a Dockerfile app may start from.
+RUNTIME_PREFIX = "paas/runtime-"
 
 
 @dataclass
@@ -284,26 +287,56 @@ class Builder:
         return relay.relay(stream)
 
     def _check_bases(self, bases: list[str]) -> None:
-        # Without this, a FROM of a public image waits on a registry that
-        # cannot answer and fails with a resolver error.
+        """Let a Dockerfile read only the stack, the runtime images and the
+        operator's registries.
+
+        Other images on this machine are other apps' releases and build
+        caches, which hold their code and config vars. And a FROM of a public
+        image would wait on a registry that cannot answer.
+
+        Raises:
+            BuildFailed: the Dockerfile names another image.
+        """
         for base in bases:
-            if "$" in base or base.split("/")[0].split(":")[0] in LOCAL_REGISTRIES:
+            if "$" in base:
+                raise BuildFailed(
+                    f"The Dockerfile names the image {base!r} with a variable: "
+                    "name the image itself."
+                )
+            if self._from_registry(base):
                 continue
+            allowed = base == self.stack or base.startswith(RUNTIME_PREFIX)
             try:
                 self.client.images.get(base)
             except docker.errors.ImageNotFound:
-                raise BuildFailed(
-                    f"The Dockerfile starts FROM {base!r}, which is not on this "
-                    "machine, and no public image registry is reachable. Start "
-                    f"FROM one of: {', '.join(self._local_bases())}."
-                ) from None
+                allowed = False
+                why = (
+                    "is not on this machine, and no public image registry is reachable"
+                )
             except docker.errors.DockerException as exc:
                 raise BackendUnavailable(f"The Docker engine failed: {exc}.") from exc
+            else:
+                why = "is not an image apps may build on"
+            if not allowed:
+                raise BuildFailed(
+                    f"The Dockerfile starts FROM (or copies from) {base!r}, which "
+                    f"{why}. Start FROM one of: {', '.join(self._local_bases())}, "
+                    "or an image in the operator's registry."
+                )
+
+    @staticmethod
+    def _from_registry(base: str) -> bool:
+        # Images of the operator's registries are theirs to offer, except
+        # the release images paas pushes there (other apps' code).
+        host, _, path = base.partition("/")
+        if host.split(":")[0] not in LOCAL_REGISTRIES or not path:
+            return False
+        return not path.startswith(("paas/", "paas-cache/"))
 
     def _local_bases(self) -> list[str]:
         runtimes = self.client.images.list(filters={"label": "paas.runtime"})
-        tags = sorted(tag for image in runtimes for tag in image.tags)
-        return [self.stack, *tags]
+        tags = {tag for image in runtimes for tag in image.tags}
+        return [self.stack, *sorted(t for t in tags if t.startswith(RUNTIME_PREFIX))]
 
     def _image_processes(
         self,

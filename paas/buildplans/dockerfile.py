@@ -12,6 +12,7 @@ from paas.buildplans.base import BuildPlan, Output
 from paas.errors import BuildFailed
 
 FROM = re.compile(r"^\s*FROM\s+(.*)$", re.I)
+COPY_FROM = re.compile(r"^\s*(?:COPY|ADD)\s+(?:--\S+\s+)*?--from=(\S+)", re.I)
 
 
 def plan(buildpack: Buildpack, source: Path, out: Output) -> BuildPlan:
@@ -29,19 +30,28 @@ def plan(buildpack: Buildpack, source: Path, out: Output) -> BuildPlan:
 
 
 def base_images(dockerfile: str) -> list[str]:
-    """Return the images a Dockerfile's stages start from (not its own stages)."""
+    """Return the images a Dockerfile reads: what its stages start from and
+    what ``COPY --from``/``ADD --from`` name, not its own stages."""
     stages: set[str] = set()
     images: list[str] = []
+
+    def read(image: str) -> None:
+        own = image.lower() in stages or image.isdigit() or image == "scratch"
+        if not own and image not in images:
+            images.append(image)
+
     for line in _instructions(dockerfile):
+        copied = COPY_FROM.match(line)
+        if copied is not None:
+            read(copied.group(1))
+            continue
         found = FROM.match(line)
         if found is None:
             continue
         words = [word for word in found.group(1).split() if not word.startswith("--")]
         if not words:
             continue
-        image = words[0]
-        if image.lower() not in stages and image != "scratch" and image not in images:
-            images.append(image)
+        read(words[0])
         if len(words) >= 3 and words[1].lower() == "as":
             stages.add(words[2].lower())
     return images

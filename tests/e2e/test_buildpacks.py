@@ -316,6 +316,36 @@ def test_dockerfile_from_a_public_image_is_refused(
     pushed = push_files(platform, new_app, tmp_path, {"Dockerfile": dockerfile})
     assert pushed.code != 0
     assert (
-        "The Dockerfile starts FROM 'node:20-slim', which is not on this machine, "
-        "and no public image registry is reachable."
+        "The Dockerfile starts FROM (or copies from) 'node:20-slim', which is not "
+        "on this machine, and no public image registry is reachable."
+    ) in pushed.remote
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        "FROM {image}\nCMD true\n",
+        "FROM paas/stack:trixie\nCOPY --from={image} /app /stolen\nCMD true\n",
+    ],
+    ids=["from", "copy-from"],
+)
+def test_dockerfile_cannot_read_another_apps_image(
+    platform: Platform, new_app: str, tmp_path: Path, dockerfile: str
+) -> None:
+    # An app image holds code (a build cache, config vars too).
+    served = "FROM paas/stack:trixie\nCMD exec python3 -m http.server $PORT\n"
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first = push_files(platform, new_app, tmp_path / "first", {"Dockerfile": served})
+    assert first.code == 0, first.output
+    releases = platform.api("GET", f"/v1/apps/{new_app}/releases").json()
+    image = releases[0]["image"]
+    second = tmp_path / "second"
+    files = {"Dockerfile": dockerfile.format(image=image)}
+    push_files(platform, new_app, second, files)
+    pushed = platform.git("push", "--force", "paas", "main", cwd=second / "repo")
+    assert pushed.code != 0
+    assert (
+        f"The Dockerfile starts FROM (or copies from) '{image}', which is "
+        "not an image apps may build on."
     ) in pushed.remote
