@@ -166,6 +166,14 @@ class Builder:
         if pinned:
             out(f"-----> Using buildpack: {pinned}")
             buildpack = find_buildpack(pinned)
+            if buildpack.detect(source) is None:
+                raise BuildFailed(
+                    f"This app builds with the {buildpack.name} buildpack (set "
+                    "by 'paas buildpacks:set' or its first push), but this push "
+                    f"has none of its files: {', '.join(buildpack.any_of)}. Add "
+                    "one, or run 'paas buildpacks:clear' to detect the buildpack "
+                    "again."
+                )
         else:
             out("-----> Determining which buildpack to use for this app")
             buildpack, marker = detect_buildpack(source)

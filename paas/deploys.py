@@ -146,6 +146,12 @@ def _run_build(
         _finish_build(platform, build, "failed")
         platform.event(app.name, f"Build {build.id} failed")
         raise BuildFailed(exc.message) from exc
+    except Exception:
+        # A fault of ours: the record must still end, not stay 'building'.
+        build.output += " !     The platform failed during the build.\n"
+        _finish_build(platform, build, "failed")
+        platform.event(app.name, f"Build {build.id} failed")
+        raise
     build.buildpack = result.buildpack
     build.image = result.image
     _finish_build(platform, build, "succeeded")

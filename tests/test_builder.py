@@ -336,3 +336,17 @@ def test_tar_without_members_fails_the_build_clearly(tmp_path: Path) -> None:
     archive = make_tar(tmp_path / "push.tar", {})
     with pytest.raises(BuildFailed, match=NO_FILES):
         extract_source(archive, tmp_path / "src")
+
+
+def test_pinned_buildpack_without_its_files_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "requirements.txt").write_text("")
+    builder = Builder(EngineStandIn([]), "test", "stack")
+    with pytest.raises(BuildFailed) as refused:
+        builder.build("shop", "b1", source, lambda line: None, pinned_buildpack="go")
+    assert refused.value.message == (
+        "This app builds with the go buildpack (set by 'paas buildpacks:set' or "
+        "its first push), but this push has none of its files: go.mod. Add one, "
+        "or run 'paas buildpacks:clear' to detect the buildpack again."
+    )
