@@ -110,11 +110,13 @@ class RouteTable:
 
 
 def normalize_host(host: str) -> str:
-    """Lower-case a Host header value and drop its port."""
+    """Lower-case a Host header value, drop its port and a trailing dot
+    (``shop.example.com.`` is the same name, fully qualified)."""
     host = host.strip().lower()
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0] if ":" in host else host
+    host = host.rsplit(":", 1)[0] if ":" in host else host
+    return host.removesuffix(".")
 
 
 def write_route_table(path: Path, table: RouteTable) -> None:
