@@ -19,9 +19,12 @@ def parse_procfile(text: str) -> dict[str, str]:
     """Return the process types and commands a Procfile declares.
 
     Raises:
-        InvalidInput: a line is neither blank, a comment nor a declaration.
+        InvalidInput: a line is neither blank, a comment nor a declaration,
+            or declares a process type a line before did (``Web`` and
+            ``web`` are one type).
     """
     process_types: dict[str, str] = {}
+    declared: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -33,5 +36,12 @@ def parse_procfile(text: str) -> dict[str, str]:
                 "Fix or remove the line and push again."
             )
         name, command = match.groups()
-        process_types[name.lower().replace("_", "-")] = command
+        kind = name.lower().replace("_", "-")
+        if kind in declared:
+            raise InvalidInput(
+                f"Procfile line {number} declares {kind!r} again (first on line "
+                f"{declared[kind]}). Keep one line per process type and push again."
+            )
+        declared[kind] = number
+        process_types[kind] = command
     return process_types

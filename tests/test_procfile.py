@@ -49,10 +49,6 @@ def test_command_keeps_its_colons_and_quotes() -> None:
     assert parse_procfile(text) == {"web": expected}
 
 
-def test_later_declaration_of_a_type_wins() -> None:
-    assert parse_procfile("web: one\nweb: two\n") == {"web": "two"}
-
-
 def test_empty_procfile_declares_nothing() -> None:
     assert parse_procfile("\n# nothing yet\n") == {}
 
@@ -76,3 +72,24 @@ def test_merge_conflict_marker_is_rejected_with_line_number() -> None:
 def test_line_that_is_not_a_declaration_is_rejected(line: str) -> None:
     with pytest.raises(InvalidInput, match=r"^Procfile line 1 is not 'type: command'"):
         parse_procfile(line)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "web: node app.js\nweb: node other.js\n",
+            "Procfile line 2 declares 'web' again (first on line 1). Keep one "
+            "line per process type and push again.",
+        ),
+        (
+            "Worker: a\n\n# c\nworker: b\n",
+            "Procfile line 4 declares 'worker' again (first on line 1). Keep one "
+            "line per process type and push again.",
+        ),
+    ],
+)
+def test_process_type_declared_twice_is_refused(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        parse_procfile(text)
+    assert refused.value.message == message
