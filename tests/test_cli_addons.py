@@ -121,6 +121,20 @@ def test_destroy_without_confirm_names_the_command(
     assert [request.method for request in seen] == ["GET"]
 
 
+def test_destroy_with_wrong_confirm_says_it_does_not_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = serve(monkeypatch, lambda request: httpx.Response(200, json=POSTGRES))
+    done = run("addons:destroy", "postgres-swift-12345", "--confirm", "shpo")
+    assert done.exit_code == 1
+    assert done.stderr.endswith(
+        "Error: --confirm shpo does not match shop, the app postgres-swift-12345 "
+        "is on. Nothing was destroyed. To proceed, run 'paas addons:destroy "
+        "postgres-swift-12345 --confirm shop'.\n"
+    )
+    assert [request.method for request in seen] == ["GET"]
+
+
 def test_info_lists_attachments(monkeypatch: pytest.MonkeyPatch) -> None:
     serve(monkeypatch, lambda request: httpx.Response(200, json=POSTGRES))
     done = run("addons:info", "postgres-swift-12345")

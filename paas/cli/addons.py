@@ -205,6 +205,12 @@ def addons_destroy(addon: str, confirm: str | None, app: str | None) -> None:
     owner = client.request("GET", f"/v1/addons/{addon}")["app"]
     if app and app != owner:
         raise CliError(f"{addon} is on {owner}, not {app}.")
+    if confirm is not None and confirm != owner:
+        raise CliError(
+            f"--confirm {confirm} does not match {owner}, the app {addon} is "
+            f"on. Nothing was destroyed. To proceed, run "
+            f"'paas addons:destroy {addon} --confirm {owner}'."
+        )
     if confirm != owner:
         raise CliError(
             f"This destroys {addon} and its data on {owner}. To proceed, run "
