@@ -117,3 +117,22 @@ def test_unknown_buildpack_is_422_listing_known_ones(
 def test_buildpack_of_unknown_app_is_404(client: TestClient) -> None:
     response = client.put("/v1/apps/nope/buildpack", json={"buildpack": "python"})
     assert response.status_code == 404
+
+
+def test_empty_buildpack_name_is_422_listing_known_ones(
+    client: TestClient, shop: str
+) -> None:
+    known = ", ".join(buildpack.name for buildpack in load_buildpacks())
+    response = client.put("/v1/apps/shop/buildpack", json={"buildpack": ""})
+    assert (response.status_code, response.json()["error"]) == (
+        422,
+        f"No buildpack named ''. Known buildpacks: {known}.",
+    )
+
+
+def test_buildpack_body_without_a_name_is_422(client: TestClient, shop: str) -> None:
+    response = client.put("/v1/apps/shop/buildpack", json={"name": "python"})
+    assert (response.status_code, response.json()["error"]) == (
+        422,
+        'Send the buildpack\'s name as {"buildpack": "python"}.',
+    )

@@ -84,8 +84,8 @@ async def set_buildpack(request: Request) -> Response:
     """Pin an app's buildpack: ``{"buildpack": "python"}``."""
     data = await json_body(request)
     name = data.get("buildpack")
-    if not isinstance(name, str) or not name:
-        raise InvalidInput("Name a buildpack: {'buildpack': 'python'}.")
+    if not isinstance(name, str):
+        raise InvalidInput('Send the buildpack\'s name as {"buildpack": "python"}.')
     store = services(request).platform.store
     app = request.path_params["app"]
     await run_sync(store.get_app, app)
