@@ -110,3 +110,14 @@ def test_attach_and_detach(addons_client: TestClient, platform: Platform) -> Non
     detached = addons_client.delete("/v1/apps/admin/addon-attachments/CACHE")
     assert (attached.status_code, attached.json()["name"]) == (201, "CACHE")
     assert detached.status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?app="])
+def test_unknown_addon_is_named_without_an_app(
+    addons_client: TestClient, query: str
+) -> None:
+    response = addons_client.get(f"/v1/addons/nosuch{query}")
+    assert (response.status_code, response.json()["error"]) == (
+        404,
+        "No add-on named 'nosuch'. Run 'paas addons' to list them.",
+    )

@@ -425,6 +425,6 @@ def addon_for_app(platform: Platform, name: str, app: str | None) -> Addon:
     try:
         return get_addon(platform.store, name)
     except AddonNotFound:
-        if app is None:
+        if not app:
             raise
     return get_addon(platform.store, find_attachment(platform.store, app, name).addon)
