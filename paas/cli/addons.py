@@ -223,7 +223,14 @@ def addons_destroy(addon: str, confirm: str | None, app: str | None) -> None:
 
 @cli.command("addons:logs")
 @click.argument("addon")
-@click.option("-n", "--num", "lines", type=int, default=100, help="Lines to show.")
+@click.option(
+    "-n",
+    "--num",
+    "lines",
+    type=click.IntRange(1, 1500),
+    default=100,
+    help="Lines to show.",
+)
 def addons_logs(addon: str, lines: int) -> None:
     """Show the last lines an add-on's service printed."""
     params = {"lines": str(lines)}

@@ -76,7 +76,9 @@ def build_rows(found: list[dict[str, Any]]) -> list[list[str]]:
 
 
 @cli.command("builds")
-@click.option("-n", "--num", "limit", type=int, default=15, help="How many.")
+@click.option(
+    "-n", "--num", "limit", type=click.IntRange(min=1), default=15, help="How many."
+)
 @APP_OPTION
 @JSON_OPTION
 def builds(limit: int, app: str | None, as_json: bool) -> None:

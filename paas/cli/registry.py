@@ -15,7 +15,9 @@ from paas.cli.output import human_size, print_json, table
 REGISTRY_OPTION = click.option(
     "--registry", help="A configured registry host (default: the first one)."
 )
-PAGE_OPTION = click.option("-n", "page_size", type=int, help="Page size to ask for.")
+PAGE_OPTION = click.option(
+    "-n", "page_size", type=click.IntRange(min=1), help="Page size to ask for."
+)
 
 
 def split_image(text: str) -> tuple[str | None, str, str]:

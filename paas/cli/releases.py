@@ -117,7 +117,9 @@ def _status_note(release: dict[str, Any]) -> str | None:
 
 
 @cli.command("releases")
-@click.option("-n", "--num", "limit", type=int, default=15, help="How many.")
+@click.option(
+    "-n", "--num", "limit", type=click.IntRange(min=1), default=15, help="How many."
+)
 @APP_OPTION
 @JSON_OPTION
 def releases(limit: int, app: str | None, as_json: bool) -> None:
