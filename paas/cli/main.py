@@ -91,7 +91,9 @@ def system_df(as_json: bool) -> None:
     click.echo("")
     click.echo(f"Release images:   {human_size(usage['images_bytes'])}")
     click.echo(f"Dyno containers:  {human_size(usage['containers_bytes'])}")
-    click.echo(f"Dangling layers:  {human_size(usage['dangling_bytes'])}")
+    click.echo(
+        f"Dangling layers:  {human_size(usage['dangling_bytes'])} (the whole engine's)"
+    )
     click.echo(f"Data dir:         {human_size(usage['data_dir_bytes'])}")
 
 
