@@ -71,7 +71,7 @@ def base_image(
     digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     with _lock(tag):
         if _current(client, tag, digest):
-            out(f"-----> Using {runtime.name} {runtime.version} ({tag})")
+            out(f"       Runtime image {tag}, built before: reused")
             return tag
         # TODO: check the installed version against runtime.version; engines
         # and go.mod checks trust the YAML, and a Debian point release can

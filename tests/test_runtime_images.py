@@ -75,7 +75,7 @@ def test_runtime_image_is_built_once() -> None:
     second = base_image(engine, nodejs, STACK, lines.append)
     assert (first, second) == ("paas/runtime-nodejs:20.19.2-trixie",) * 2
     assert engine.built == [first]
-    assert lines[-1] == f"-----> Using Node.js 20.19.2 ({first})"
+    assert lines[-1] == f"       Runtime image {first}, built before: reused"
 
 
 @pytest.mark.parametrize("change", ["stack", "label"])
