@@ -365,6 +365,28 @@ def test_inspect_of_a_missing_platform_lists_those_there() -> None:
         inspect_image(client, "library/redis", "8", platform="windows/amd64")
 
 
+def test_inspect_of_a_single_platform_image_checks_the_platform() -> None:
+    client = client_of(image_registry(False))
+    found = inspect_image(client, "library/redis", "8", platform="linux/amd64")
+    with pytest.raises(ImageNotFound) as refused:
+        inspect_image(client, "library/redis", "8", platform="linux/arm64")
+    assert found.platform == "linux/amd64"
+    assert refused.value.message == (
+        "library/redis:8 is an image for linux/amd64 only, not 'linux/arm64'."
+    )
+
+
+@pytest.mark.parametrize("platform", ["garbage", "linux", "Linux/AMD64", "a/b/c/d"])
+def test_inspect_refuses_a_malformed_platform(platform: str) -> None:
+    client = client_of(image_registry(True))
+    with pytest.raises(InvalidInput) as refused:
+        inspect_image(client, "library/redis", "8", platform=platform)
+    assert refused.value.message == (
+        f"Platform {platform!r} is not os/arch[/variant]: write it like "
+        "linux/amd64 or linux/arm64/v8."
+    )
+
+
 # settings and references
 
 

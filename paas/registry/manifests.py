@@ -9,11 +9,14 @@ linux/amd64 unless another is asked for.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from paas.errors import ImageNotFound, RegistryError
+from paas.errors import ImageNotFound, InvalidInput, RegistryError
 from paas.registry.client import RegistryClient
+
+PLATFORM = re.compile(r"^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$")
 
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -85,6 +88,11 @@ def inspect_image(
         ImageNotFound: no such repository, tag, digest or platform.
         RegistryError: the registry failed, or served an unknown media type.
     """
+    if platform is not None and not PLATFORM.match(platform):
+        raise InvalidInput(
+            f"Platform {platform!r} is not os/arch[/variant]: write it like "
+            "linux/amd64 or linux/arm64/v8."
+        )
     body, media_type, digest = client.manifest(name, reference)
     platforms: list[Platform] = []
     manifest, manifest_type, manifest_digest = body, media_type, digest
@@ -97,7 +105,7 @@ def inspect_image(
             f"{name}:{reference} has media type {manifest_type!r}, which paas "
             f"does not read: it knows {', '.join(INDEX_TYPES + IMAGE_TYPES)}."
         )
-    return _info(
+    info = _info(
         client,
         name,
         reference,
@@ -107,6 +115,16 @@ def inspect_image(
         manifest_digest,
         platforms,
     )
+    single = info.platform
+    if platform and not platforms and single and not _fits(single, platform):
+        raise ImageNotFound(
+            f"{name}:{reference} is an image for {single} only, not {platform!r}."
+        )
+    return info
+
+
+def _fits(have: str, wanted: str) -> bool:
+    return have == wanted or have.startswith(wanted + "/")
 
 
 def _info(
