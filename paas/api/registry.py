@@ -26,7 +26,7 @@ from paas.registry import (
     registries_from_env,
     release_registry_from_env,
 )
-from paas.registry.refs import PATH
+from paas.registry.refs import DIGEST, PATH, TAG
 from paas.release_layers import release_layers
 
 T = TypeVar("T")
@@ -128,7 +128,16 @@ def list_tags(host: str | None, name: str, size: int | None) -> dict[str, object
 def describe_image(
     host: str | None, name: str, reference: str, platform: str | None
 ) -> dict[str, object]:
-    """Describe one image: digest, layers, sizes and config."""
+    """Describe one image: digest, layers, sizes and config.
+
+    Raises:
+        InvalidInput: the reference is neither a tag nor a digest.
+    """
+    if not (TAG.match(reference) or DIGEST.match(reference)):
+        raise InvalidInput(
+            f"{reference!r} is neither a tag nor a digest: use a tag such as "
+            "'17' or a digest 'sha256:<64 hex digits>'."
+        )
     registry = choose_registry(host)
     with RegistryClient(registry) as client:
 
