@@ -121,3 +121,17 @@ def test_unknown_addon_is_named_without_an_app(
         404,
         "No add-on named 'nosuch'. Run 'paas addons' to list them.",
     )
+
+
+def test_var_shared_by_two_attachments_is_listed_once(
+    addons_client: TestClient, platform: Platform
+) -> None:
+    platform.create_app("shop")
+    platform.create_app("admin")
+    _, result = create(addons_client, "shop", service="redis")
+    name = result["addon"]["name"]
+    body = {"addon": name, "as": "redis"}
+    addons_client.post("/v1/apps/admin/addon-attachments", json=body)
+    shown = addons_client.get(f"/v1/addons/{name}").json()
+    assert shown["config_vars"] == ["REDIS_URL"]
+    assert sorted(a["app"] for a in shown["attachments"]) == ["admin", "shop"]

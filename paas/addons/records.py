@@ -65,8 +65,10 @@ class Addon:
             "created_at": self.created_at,
             "image": self.spec.image,
             "attachments": [a.to_json() for a in self.attachments],
+            # Each var once: two apps attaching as DATABASE share the name,
+            # and the attachments say which apps have it.
             "config_vars": sorted(
-                f"{a.name}_{key}" for a in self.attachments for key in suffixes
+                {f"{a.name}_{key}" for a in self.attachments for key in suffixes}
             ),
         }
 
