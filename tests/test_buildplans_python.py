@@ -407,3 +407,26 @@ def test_plain_app_has_no_collectstatic(tmp_path: Path) -> None:
     text, _ = render(write(tmp_path, {"requirements.txt": "django\n"}))
     assert "collectstatic" not in text
     assert ".paas/app.env" not in text
+
+
+def test_partly_hashed_pipfile_lock_warns_that_no_hash_is_checked(
+    tmp_path: Path,
+) -> None:
+    partly = lock(
+        {
+            "flask": {"version": "==3.0.3", "hashes": ["sha256:aa"]},
+            "click": {"version": "==8.1.7"},
+        }
+    )
+    plan = plan_python_build(write(tmp_path, {"Pipfile.lock": partly}))
+    assert not plan.require_hashes
+    assert (
+        "Warning: some packages in Pipfile.lock have no hashes, so no hash is "
+        "checked. Run 'pipenv lock' to hash them all." in plan.notes
+    )
+
+
+def test_fully_hashed_pipfile_lock_has_no_warning(tmp_path: Path) -> None:
+    plan = plan_python_build(write(tmp_path, {"Pipfile.lock": FLASK_LOCK}))
+    assert plan.require_hashes
+    assert not [note for note in plan.notes if note.startswith("Warning")]

@@ -58,6 +58,16 @@ def plan_python_build(source: Path, offered: str | None = None) -> PythonPlan:
     if manager == "pipfile":
         lock = read_pipfile_lock(source)
         plan.requirements, plan.require_hashes = pipfile_requirements(lock)
+        if not plan.require_hashes and any(
+            entry.get("hashes")
+            for entry in (lock.get("default") or {}).values()
+            if isinstance(entry, dict)
+        ):
+            # pip checks hashes for all packages or for none.
+            plan.notes.append(
+                "Warning: some packages in Pipfile.lock have no hashes, so no "
+                "hash is checked. Run 'pipenv lock' to hash them all."
+            )
     elif manager == "pyproject" and has_static_dependencies(pyproject):
         plan.requirements = pyproject_requirements(pyproject)
     elif manager == "pyproject":
