@@ -497,7 +497,11 @@ class BuildRelay:
             if self.deadline is not None:
                 self.deadline.check()
             if "error" in chunk:
-                raise BuildFailed(f"The build failed: {chunk['error'].strip()}")
+                error = chunk["error"].strip()
+                banner = self.banners.get(self.step, "").removeprefix("-----> ")
+                if banner:
+                    raise BuildFailed(f"The build failed at '{banner}': {error}")
+                raise BuildFailed(f"The build failed: {error}")
             for line in str(chunk.get("stream", "")).splitlines():
                 self._line(ANSI.sub("", line).rstrip())
         return self.reused

@@ -123,6 +123,23 @@ def test_relay_splits_a_chunk_of_several_lines() -> None:
     assert lines == ["       one", "       two"]
 
 
+def test_build_error_names_the_step_by_its_banner() -> None:
+    stream = chunks("Step 1/1 : RUN python manage.py collectstatic --noinput") + [
+        {"error": "The command '/bin/sh -c python manage.py' returned a code: 1\n"}
+    ]
+    banners = {
+        "RUN python manage.py collectstatic --noinput": (
+            "-----> $ python manage.py collectstatic --noinput"
+        )
+    }
+    with pytest.raises(BuildFailed) as failed:
+        BuildRelay(lambda line: None, banners).relay(stream)
+    assert failed.value.message == (
+        "The build failed at '$ python manage.py collectstatic --noinput': "
+        "The command '/bin/sh -c python manage.py' returned a code: 1"
+    )
+
+
 def test_relay_turns_a_build_error_into_build_failed() -> None:
     stream = chunks("Step 1/1 : RUN false") + [
         {

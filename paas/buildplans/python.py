@@ -329,7 +329,10 @@ def plan(buildpack: Buildpack, source: Path, out: Output) -> BuildPlan:
         out(f"       {note}")
     out(f"       Installing from {found.manager_file}")
     if found.django:
-        out("       Django app: static files are collected at build")
+        out(
+            "       Django app: static files are collected at build "
+            "(config var DISABLE_COLLECTSTATIC=1 skips it)"
+        )
     requirements = "\n".join(found.requirements) + "\n"
     variables = {
         "manager": found.manager,

@@ -165,7 +165,8 @@ def test_builds_table_shows_status_and_buildpack(
 
 def test_django_build_collects_static_files(django_app: Pushed) -> None:
     lines = [
-        "remote:        Django app: static files are collected at build",
+        "remote:        Django app: static files are collected at build "
+        "(config var DISABLE_COLLECTSTATIC=1 skips it)",
         "remote: -----> $ python manage.py collectstatic --noinput",
     ]
     result = django_app.first_push
