@@ -92,7 +92,9 @@ def wait_until_up(platform: Platform, dyno: Dyno, timeout: float) -> Dyno:
         time.sleep(0.1)
     raise DeployFailed(
         f"Error R10 (Boot timeout) -> {dyno.name} failed to bind to $PORT "
-        f"within {timeout:g} seconds of launch.",
+        f"within {timeout:g} seconds of launch. Its server must listen on "
+        f"0.0.0.0 at the port in $PORT ({dyno.port} here), not on 127.0.0.1 "
+        "or a fixed port.",
         reason=BOOT_FAILED,
     )
 

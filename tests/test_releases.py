@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from paas.errors import Conflict, DeployFailed, InvalidInput, ReleaseNotFound
@@ -144,8 +146,14 @@ def test_failed_config_rollout_keeps_the_old_dyno(
     old = backend.dyno_named("shop", "web.1")
     backend.bind_web = False
     platform.settings.boot_timeout = 0.3
-    with pytest.raises(DeployFailed, match=r"^Error R10 \(Boot timeout\) -> web\.1"):
+    with pytest.raises(DeployFailed) as failed:
         change_config_vars(platform, "shop", {"FOO": "1"})
+    assert re.fullmatch(
+        r"Error R10 \(Boot timeout\) -> web\.1 failed to bind to \$PORT within "
+        r"0\.3 seconds of launch\. Its server must listen on 0\.0\.0\.0 at the "
+        r"port in \$PORT \(\d+ here\), not on 127\.0\.0\.1 or a fixed port\.",
+        failed.value.message,
+    )
     assert [d.id for d in backend.list_dynos("shop")] == [old.id]
     assert platform.store.get_release("shop", 2).status == "failed"
 
