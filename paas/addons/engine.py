@@ -203,7 +203,9 @@ class AddonEngine:
         container = self._container(resource)
         try:
             if container is not None:
-                container.remove(force=True, v=False)
+                # v=True removes anonymous volumes of the image's other VOLUME
+                # paths; the named data volume stays until removed below.
+                container.remove(force=True, v=True)
             if not keep_volume:
                 self._remove_volume(resource)
         except docker.errors.DockerException as exc:

@@ -139,7 +139,8 @@ class LocalBackend(SchedulerBackend):
                 container.stop(timeout=timeout)
                 container.reload()
             code = container.attrs.get("State", {}).get("ExitCode")
-            container.remove(force=True)
+            # An image's VOLUME paths get anonymous volumes: they go too.
+            container.remove(force=True, v=True)
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:

@@ -181,7 +181,7 @@ def remove_docker_objects(platform_id: str) -> None:
     client = docker.from_env()
     label = {"label": f"paas.platform={platform_id}"}
     for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     for volume in client.volumes.list(filters=label):
         volume.remove(force=True)
     for network in client.networks.list(filters=label):

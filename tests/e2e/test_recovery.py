@@ -195,7 +195,7 @@ def test_containers_removed_behind_its_back_come_back(own_platform: Platform) ->
     client = docker.from_env()
     label = {"label": f"paas.platform={own_platform.platform_id}"}
     for container in client.containers.list(all=True, filters=label):
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     client.close()
     wait_for(lambda: formation_running(own_platform.platform_id), timeout=60)
     wait_for(lambda: own_platform.get(APP).status_code == 200, timeout=30)

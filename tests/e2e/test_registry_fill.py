@@ -47,15 +47,25 @@ class Services:
 
     def run(self, image: str, command: list[str], **kwargs: object) -> str:
         """Run a client container on the network; return its output."""
-        output = self.client.containers.run(
+        # Not remove=True: that leaves the anonymous volumes of the image's
+        # VOLUME paths behind, run after run.
+        container = self.client.containers.run(
             self.image(image),
             command,
             network=self.network.name,
             labels=self.labels,
-            remove=True,
-            stderr=True,
+            detach=True,
             **kwargs,  # type: ignore[arg-type]
         )
+        try:
+            status = container.wait(timeout=120)["StatusCode"]
+            output = container.logs(stdout=True, stderr=True)
+        finally:
+            container.remove(force=True, v=True)
+        if status != 0:
+            raise docker.errors.ContainerError(
+                container, status, command, self.image(image), output
+            )
         return bytes(output).decode()
 
     def volume(self, name: str) -> str:
@@ -124,23 +134,16 @@ def test_postgres_takes_its_credentials_and_keeps_its_data(services: Services) -
     first = start_postgres(services, volume, password)
     psql(services, password, "CREATE TABLE t (x int); INSERT INTO t VALUES (42)")
 
-    wrong = services.client.containers.run
     with pytest.raises(docker.errors.ContainerError, match="password authentication"):
         url = f"postgresql://shop:wrong@pg-{RUN}:5432/orders"
-        wrong(
-            services.image("postgres:17"),
-            ["psql", url, "-c", "SELECT 1"],
-            network=services.network.name,
-            labels=services.labels,
-            remove=True,
-        )
+        services.run("postgres:17", ["psql", url, "-c", "SELECT 1"])
 
-    first.remove(force=True)
+    first.remove(force=True, v=True)
     second = start_postgres(services, volume, password)
     assert psql(services, password, "SELECT x FROM t").strip() == "42"
     # The second start found the cluster and did not initialise it again.
     assert "init process complete" not in second.logs().decode()
-    second.remove(force=True)
+    second.remove(force=True, v=True)
 
 
 def test_postgres_without_a_password_says_what_to_set(services: Services) -> None:
@@ -166,11 +169,11 @@ def test_redis_wants_its_password_and_keeps_data_in_data(services: Services) -> 
     # The password is in no process's command line.
     assert password not in first.exec_run(["cat", "/proc/1/cmdline"]).output.decode()
 
-    first.remove(force=True)
+    first.remove(force=True, v=True)
     second = services.start("redis", "redis:8", environment=env, volumes=mount)
     wait_until(lambda: exec_ok(second, ["redis-cli", "-a", password, "ping"]))
     assert services.run("redis:8", [*cli, "-a", password, "get", "k"]).strip() == "v"
-    second.remove(force=True)
+    second.remove(force=True, v=True)
 
 
 def test_memcached_answers_on_11211(services: Services) -> None:
@@ -189,4 +192,4 @@ def test_memcached_answers_on_11211(services: Services) -> None:
             return False
 
     wait_until(answers)
-    container.remove(force=True)
+    container.remove(force=True, v=True)
