@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paas.router.stats import PREFIX, stats_files
+
 logger = logging.getLogger(__name__)
 
-STATS_PREFIX = "router-stats-"
 POLL_INTERVAL = 0.05
 
 
@@ -79,24 +79,11 @@ def wait_drained(
 
 def _router_stats(run_dir: Path) -> list[tuple[int, dict[str, Any]]]:
     found = []
-    for path in sorted(run_dir.glob(f"{STATS_PREFIX}*.json")):
-        pid = path.stem.removeprefix(STATS_PREFIX)
-        if not pid.isdigit() or not _alive(int(pid)):
-            continue
+    for path in stats_files(run_dir):
         stats = _read(path)
         if stats is not None:
-            found.append((int(pid), stats))
+            found.append((int(path.stem.removeprefix(PREFIX)), stats))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _read(path: Path) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from paas.addons import manager
 from paas.addons.catalog import find_service, load_catalog
 from paas.addons.engine import AddonEngine
 from paas.addons.records import get_addon, list_addons
-from paas.api.deps import run_sync, services
+from paas.api.deps import count_param, run_sync, services
 from paas.api.views import json_body
 from paas.errors import BackendUnavailable, InvalidInput, PaasError
 
@@ -183,10 +183,7 @@ async def logs(request: Request) -> Response:
     engine = engine_of(request)
     store = services(request).platform.store
     addon = await run_sync(get_addon, store, request.path_params["addon"])
-    try:
-        count = min(int(request.query_params.get("lines", "100")), 1500)
-    except ValueError as exc:
-        raise InvalidInput("lines must be a whole number.") from exc
+    count = count_param(request, "lines", 100, maximum=1500)
     lines = await run_sync(engine.logs, addon.name, count)
     return Response("".join(line + "\n" for line in lines), media_type="text/plain")
 

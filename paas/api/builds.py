@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from paas.api.deps import run_sync, services
+from paas.api.deps import count_param, run_sync, services
 from paas.api.views import json_body
 from paas.buildpacks import find_buildpack
 from paas.errors import InvalidInput, NotFound
@@ -56,10 +56,7 @@ async def list_builds(request: Request) -> Response:
     store = services(request).platform.store
     app = request.path_params["app"]
     await run_sync(store.get_app, app)
-    try:
-        limit = int(request.query_params.get("limit", "0") or 0)
-    except ValueError as exc:
-        raise InvalidInput("limit must be a whole number.") from exc
+    limit = count_param(request, "limit", 0)
     builds = await run_sync(store.list_builds, app, limit)
     return JSONResponse([build_json(build) for build in builds])
 

@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from paas.addons.engine import AddonEngine
 from paas.builder import Builder
+from paas.errors import InvalidInput
 from paas.platform import Platform
 from paas.reconciler import Reconciler
 
@@ -41,3 +42,23 @@ def services(request: HTTPConnection) -> Services:
 async def run_sync(function: Callable[..., Any], *args: Any) -> Any:
     """Run blocking platform code off the event loop."""
     return await asyncio.to_thread(function, *args)
+
+
+def count_param(
+    request: HTTPConnection, name: str, default: int, maximum: int | None = None
+) -> int:
+    """Read a count from the query string: a whole number, 0 or more.
+
+    Counts above ``maximum`` are cut to it.
+
+    Raises:
+        InvalidInput: the value is not a whole number, or is negative.
+    """
+    try:
+        count = int(request.query_params.get(name, str(default)) or default)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} must be a whole number.") from exc
+    if count < 0:
+        top = f"0 to {maximum}" if maximum is not None else "0 or more"
+        raise InvalidInput(f"{name} {count} is invalid: give {top}.")
+    return count if maximum is None else min(count, maximum)

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from paas.addons.manager import remove_app_addons
-from paas.api.deps import run_sync, services
+from paas.api.deps import count_param, run_sync, services
 from paas.errors import AppNotFound, InvalidInput
 from paas.formation import dyno_view, parse_scale_arg, restart, run_one_off, scale
 from paas.releases import change_config_vars, rollback
@@ -204,12 +204,7 @@ async def get_logs(request: Request) -> Response:
     app = request.path_params["app"]
     await run_sync(found.platform.store.get_app, app)
     params = request.query_params
-    try:
-        count = min(int(params.get("lines", "100")), 1500)
-    except ValueError as exc:
-        raise InvalidInput("lines must be a whole number.") from exc
-    if count < 0:
-        raise InvalidInput(f"lines {count} is invalid: give 0 to 1500.")
+    count = count_param(request, "lines", 100, maximum=1500)
     dyno, source = params.get("dyno"), params.get("source")
     logs = found.platform.logs
     past = logs.tail(app, count, dyno=dyno, source=source)
@@ -258,10 +253,7 @@ async def list_releases(request: Request) -> Response:
     store = services(request).platform.store
     app = request.path_params["app"]
     await run_sync(store.get_app, app)
-    try:
-        limit = int(request.query_params.get("limit", "0") or 0)
-    except ValueError as exc:
-        raise InvalidInput("limit must be a whole number.") from exc
+    limit = count_param(request, "limit", 0)
     releases = await run_sync(store.list_releases, app, limit)
     current = await run_sync(store.current_release, app)
     return JSONResponse(
