@@ -309,13 +309,19 @@ def run_release_phase(platform: Platform, release: Release, out: Output) -> None
     )
     relay.start()
     try:
-        code = platform.backend.wait_dyno(dyno.id, platform.settings.release_timeout)
-    except TimeoutError as exc:
-        raise DeployFailed(
-            f"Release command ran past {platform.settings.release_timeout:g} "
-            f"seconds and was stopped: v{release.version} was not deployed.",
-            reason="release command timed out",
-        ) from exc
+        try:
+            code = platform.backend.wait_dyno(
+                dyno.id, platform.settings.release_timeout
+            )
+        except TimeoutError as exc:
+            raise DeployFailed(
+                f"Release command ran past {platform.settings.release_timeout:g} "
+                f"seconds and was stopped: v{release.version} was not deployed.",
+                reason="release command timed out",
+            ) from exc
+        # The log stream ends with the process: read it all before the
+        # container goes, or a quick command's lines are lost.
+        relay.join(timeout=5)
     finally:
         platform.backend.stop_dyno(dyno.id, timeout=1)
         relay.join(timeout=5)

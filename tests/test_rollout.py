@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -114,3 +115,30 @@ def test_dyno_up_before_the_platform_started_is_routed_quietly(
     before = platform.logs.tail("shop", 1500)
     mark_up(platform, dyno)
     assert (platform.logs.tail("shop", 1500), platform.routable) == (before, {dyno.id})
+
+
+def test_quick_release_command_output_reaches_the_push(
+    platform: Platform,
+    deploy: Deploy,
+    backend: CrashingWeb,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    deploy("shop")
+    follow = backend.follow_logs
+
+    def slow_to_open(dyno_id: str, since: float | None) -> Iterator[str]:
+        # The engine's log stream can take a moment to open.
+        time.sleep(0.2)
+        yield from follow(dyno_id, since)
+
+    monkeypatch.setattr(backend, "follow_logs", slow_to_open)
+    backend.exit_codes["release"] = 0
+    backend.say("release.2", "release phase says hello", "migrations done")
+    shown: list[str] = []
+    release = new_release(platform, {"web": "app", "release": "migrate"})
+    roll_out(platform, release, shown.append)
+    start = shown.index("-----> Running release command...")
+    assert shown[start + 1 : start + 3] == [
+        "       release phase says hello",
+        "       migrations done",
+    ]
