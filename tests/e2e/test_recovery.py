@@ -66,15 +66,18 @@ def own_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]
     home = tmp_path_factory.mktemp("paas-recover")
     running = start_platform(home, free_port(), free_port())
     platform_id = running.platform_id
-    repo = make_repo(home / "repo", APPS / "echo", running.env)
-    running.paas("apps:create", APP, "--no-remote")
-    running.paas("git:remote", "-a", APP, cwd=repo)
-    assert running.git("push", "paas", "main", cwd=repo).code == 0
-    running.paas("ps:scale", "web=2", "worker=1", "-a", APP)
-    wait_for(lambda: formation_running(platform_id))
-    yield running
-    stop_platform(running)
-    remove_docker_objects(platform_id)
+    # A failing set-up must not leave the server, its router or dynos.
+    try:
+        repo = make_repo(home / "repo", APPS / "echo", running.env)
+        running.paas("apps:create", APP, "--no-remote")
+        running.paas("git:remote", "-a", APP, cwd=repo)
+        assert running.git("push", "paas", "main", cwd=repo).code == 0
+        running.paas("ps:scale", "web=2", "worker=1", "-a", APP)
+        wait_for(lambda: formation_running(platform_id))
+        yield running
+    finally:
+        stop_platform(running)
+        remove_docker_objects(platform_id)
 
 
 def restart(platform: Platform, *, hard: bool) -> Platform:
