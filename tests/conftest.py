@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -116,3 +117,21 @@ def deploy(platform: Platform) -> Deploy:
         return platform.store.get_release(app, release.version)
 
     return release_app
+
+
+def api_transport(client: TestClient) -> httpx.MockTransport:
+    """An httpx transport that hands the CLI's requests to the in-process API."""
+
+    def forward(request: httpx.Request) -> httpx.Response:
+        answer = client.request(
+            request.method,
+            request.url.path,
+            params=dict(request.url.params),
+            content=request.content,
+            headers={"content-type": "application/json"},
+        )
+        return httpx.Response(
+            answer.status_code, headers=answer.headers, content=answer.content
+        )
+
+    return httpx.MockTransport(forward)

@@ -18,29 +18,17 @@ from paas.cli.client import Client
 from paas.cli.main import cli
 from paas.platform import Platform
 from paas.scheduler.fake import FakeBackend
-from tests.conftest import Deploy
+from tests.conftest import Deploy, api_transport
 
 
 @pytest.fixture(autouse=True)
 def wired(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Send the CLI's requests to the in-process API; create app 'shop'."""
 
-    def forward(request: httpx.Request) -> httpx.Response:
-        answer = client.request(
-            request.method,
-            request.url.path,
-            params=dict(request.url.params),
-            content=request.content,
-            headers={"content-type": "application/json"},
-        )
-        return httpx.Response(
-            answer.status_code, headers=answer.headers, content=answer.content
-        )
-
     monkeypatch.setenv("PAAS_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("PAAS_TOKEN", "test-token")
     monkeypatch.chdir(tmp_path)
-    transport = httpx.MockTransport(forward)
+    transport = api_transport(client)
     for module in (main_cli, dynos_cli, releases_cli):
         monkeypatch.setattr(module, "Client", lambda: Client(transport=transport))
     client.post("/v1/apps", json={"name": "shop"})

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
@@ -15,6 +14,7 @@ from paas.cli import builds as builds_cli
 from paas.cli.client import Client
 from paas.cli.main import cli
 from paas.platform import Platform
+from tests.conftest import api_transport
 from tests.test_api_builds import record_build
 
 
@@ -22,21 +22,9 @@ from tests.test_api_builds import record_build
 def wired(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Send the CLI's requests to the in-process API; create app 'shop'."""
 
-    def forward(request: httpx.Request) -> httpx.Response:
-        answer = client.request(
-            request.method,
-            request.url.path,
-            params=dict(request.url.params),
-            content=request.content,
-            headers={"content-type": "application/json"},
-        )
-        return httpx.Response(
-            answer.status_code, headers=answer.headers, content=answer.content
-        )
-
     monkeypatch.setenv("PAAS_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("PAAS_TOKEN", "test-token")
-    transport = httpx.MockTransport(forward)
+    transport = api_transport(client)
     monkeypatch.setattr(builds_cli, "Client", lambda: Client(transport=transport))
     client.post("/v1/apps", json={"name": "shop"})
 
