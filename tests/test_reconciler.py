@@ -41,6 +41,12 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return fake
 
 
+def crash_worker(backend: FakeBackend, reconciler: Reconciler) -> None:
+    """Make worker.1 exit with status 1, and let the reconciler see it."""
+    backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
+    reconciler.reconcile_all()
+
+
 def running(backend: FakeBackend, app: str = "shop") -> list[tuple[str, int]]:
     dynos = backend.list_dynos(app)
     return sorted((d.name, d.release) for d in dynos if d.running)
@@ -82,8 +88,7 @@ def test_crashed_dyno_is_restarted_at_once_the_first_time(
 ) -> None:
     with_workers(platform, deploy, 1)
     reconciler.reconcile_all()
-    backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
-    reconciler.reconcile_all()
+    crash_worker(backend, reconciler)
     assert running(backend) == [("worker.1", 1)]
     assert reconciler.crashes[("shop", "worker.1")].restarts == 1
 
@@ -98,8 +103,7 @@ def test_second_crash_waits_for_the_backoff(
     with_workers(platform, deploy, 1)
     reconciler.reconcile_all()
     for _ in range(2):
-        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
-        reconciler.reconcile_all()
+        crash_worker(backend, reconciler)
     assert running(backend) == []
     clock.now += 4.9
     reconciler.reconcile_all()
@@ -116,8 +120,7 @@ def test_crashed_dyno_is_restarted_after_the_backoff(
     with_workers(platform, deploy, 1)
     reconciler.reconcile_all()
     for _ in range(2):
-        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
-        reconciler.reconcile_all()
+        crash_worker(backend, reconciler)
     clock.now += 5.0
     reconciler.reconcile_all()
     assert running(backend) == [("worker.1", 1)]
@@ -134,8 +137,7 @@ def test_crash_after_a_long_healthy_run_restarts_at_once(
     with_workers(platform, deploy, 1)
     reconciler.reconcile_all()
     for _ in range(3):
-        backend.crash(backend.dyno_named("shop", "worker.1").id, 1)
-        reconciler.reconcile_all()
+        crash_worker(backend, reconciler)
         clock.now += 60
         reconciler.reconcile_all()
     healthy = backend.dyno_named("shop", "worker.1").id
