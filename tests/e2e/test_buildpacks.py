@@ -56,40 +56,43 @@ def has_run(output: list[str], *expected: str) -> bool:
     return any(tuple(output[i : i + width]) == expected for i in range(len(output)))
 
 
+def deployed_for_module(
+    platform: Platform, tmp_path_factory: pytest.TempPathFactory, name: str, app: str
+) -> Iterator[Deployed]:
+    """Deploy a test app for a module's tests; destroy it after them."""
+    deployed = deploy(platform, tmp_path_factory, name, app)
+    yield deployed
+    platform.paas("apps:destroy", deployed.name, "--confirm", deployed.name)
+
+
 @pytest.fixture(scope="module")
 def node(
     platform: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
-    deployed = deploy(platform, tmp_path_factory, "bp-node", "nodejs")
-    yield deployed
-    platform.paas("apps:destroy", deployed.name, "--confirm", deployed.name)
+    yield from deployed_for_module(platform, tmp_path_factory, "bp-node", "nodejs")
 
 
 @pytest.fixture(scope="module")
 def static(
     platform: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
-    deployed = deploy(platform, tmp_path_factory, "bp-static", "static")
-    yield deployed
-    platform.paas("apps:destroy", deployed.name, "--confirm", deployed.name)
+    yield from deployed_for_module(platform, tmp_path_factory, "bp-static", "static")
 
 
 @pytest.fixture(scope="module")
 def go(
     platform: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
-    deployed = deploy(platform, tmp_path_factory, "bp-go", "go")
-    yield deployed
-    platform.paas("apps:destroy", deployed.name, "--confirm", deployed.name)
+    yield from deployed_for_module(platform, tmp_path_factory, "bp-go", "go")
 
 
 @pytest.fixture(scope="module")
 def dockerfile(
     platform: Platform, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployed]:
-    deployed = deploy(platform, tmp_path_factory, "bp-docker", "dockerfile")
-    yield deployed
-    platform.paas("apps:destroy", deployed.name, "--confirm", deployed.name)
+    yield from deployed_for_module(
+        platform, tmp_path_factory, "bp-docker", "dockerfile"
+    )
 
 
 # Node.js
